@@ -1,0 +1,99 @@
+"""Run dbt for one council's night.
+
+dbt runs as a subprocess of the task: it keeps dbt's own logging and memory out of the
+Airflow worker, and a crash in dbt cannot take the task runner with it. The warehouse
+path and the as-at date are passed explicitly, never read from the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from csc_pipeline.config import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+
+class DbtFailed(RuntimeError):
+    """dbt reported errors or failing tests."""
+
+
+@dataclass
+class DbtResult:
+    command: str
+    returncode: int
+    counts: dict[str, int]
+    failures: list[str]
+    elapsed_s: float
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        return f"dbt {self.command}: {parts} in {self.elapsed_s:.1f}s"
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(
+    command: str,
+    *,
+    warehouse: Path,
+    la_code: str,
+    export_date: str,
+    target: str = "duckdb",
+    extra_args: list[str] | None = None,
+    target_path: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> DbtResult:
+    """Run `dbt <command>` against one warehouse; raise DbtFailed on any error."""
+    target_dir = target_path or (warehouse.parent / "dbt_target" / la_code)
+    args = [
+        dbt_executable(), command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", target,
+        "--target-path", str(target_dir),
+        "--vars", json.dumps({"as_at_date": export_date, "la_code": la_code}),
+        *(extra_args or []),
+    ]
+    run_env = {
+        **os.environ,
+        "CSC_DBT_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_LOG_PATH": str(target_dir / "logs"),
+        **(env or {}),
+    }
+    proc = subprocess.run(args, cwd=DBT_PROJECT_DIR, env=run_env, capture_output=True, text=True)
+    result = _parse_run_results(command, proc.returncode, target_dir)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+        raise DbtFailed(
+            f"dbt {command} failed for {la_code} {export_date} (exit {proc.returncode}); "
+            f"failures: {result.failures[:10]}\n{tail}"
+        )
+    log.info(result.summary())
+    return result
+
+
+def _parse_run_results(command: str, returncode: int, target_dir: Path) -> DbtResult:
+    path = target_dir / "run_results.json"
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    elapsed = 0.0
+    if path.is_file():
+        data = json.loads(path.read_text())
+        elapsed = float(data.get("elapsed_time") or 0.0)
+        for r in data.get("results", []):
+            status = str(r.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+            if status in {"error", "fail", "runtime error"}:
+                failures.append(r.get("unique_id", "?"))
+    return DbtResult(command, returncode, counts, failures, elapsed)

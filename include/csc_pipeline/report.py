@@ -1,0 +1,92 @@
+"""What a run printed at the end: what was loaded, built, found and measured.
+
+Reads the published warehouse read-only, so it never competes with a writer. Prints
+counts and figures only: never a name, date of birth or case-system person id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from csc_pipeline.config import Settings
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0])
+
+
+def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
+    lines = [f"== Council {la_code}: {warehouse}"]
+    if not warehouse.exists():
+        return "\n".join(lines + ["  no warehouse yet (no night published)"])
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        nights = con.execute(
+            "select strftime(export_date, '%Y-%m-%d'), status from meta.nights "
+            "where la_code = ? order by export_date", [la_code]
+        ).fetchall()
+        published = [d for d, s in nights if s == "published"]
+        lines.append(f"  nights published: {len(published)}"
+                     + (f" (latest {published[-1]})" if published else ""))
+        quarantine_dir = cfg.var_dir / "quarantine" / la_code
+        if quarantine_dir.is_dir():
+            for report in sorted(quarantine_dir.glob("*.json")):
+                lines.append(f"  QUARANTINED night {report.stem}: see {report}")
+        if published:
+            loads = con.execute(
+                "select table_name, rows_loaded from meta.load_log where la_code = ? and export_date = ? "
+                "order by table_name", [la_code, published[-1]]
+            ).fetchall()
+            lines.append(f"  raw rows landed on {published[-1]}: {sum(r for _, r in loads):,}")
+            for table, rows in loads:
+                lines.append(f"    raw.{table:<28}{rows:>10,}")
+        schemas = con.execute(
+            "select table_schema, count(*) from information_schema.tables "
+            "where table_schema in ('raw', 'staging', 'intermediate', 'marts', 'snapshots', 'dq') "
+            "group by 1 order by 1"
+        ).fetchall()
+        lines.append("  relations built: " + ", ".join(f"{s} {n}" for s, n in schemas))
+        lines.extend(_dq_summary(con, published[-1] if published else None))
+        lines.extend(_headline(con))
+    finally:
+        con.close()
+    return "\n".join(lines)
+
+
+def _dq_summary(con: duckdb.DuckDBPyConnection, export_date: str | None) -> list[str]:
+    if export_date is None or not _exists(con, "dq", "dq_issues"):
+        return []
+    rows = con.execute(
+        """
+        select rule_id, severity, count(*) as open_issues,
+               count(*) filter (where first_seen = ?::date) as new_tonight
+        from dq.dq_issues where resolved_on is null group by 1, 2 order by 2, 3 desc
+        """,
+        [export_date],
+    ).fetchall()
+    resolved = con.execute(
+        "select count(*) from dq.dq_issues where resolved_on = ?::date", [export_date]
+    ).fetchone()[0]
+    out = [f"  data quality on {export_date}: {sum(r[2] for r in rows):,} open issues, "
+           f"{sum(r[3] for r in rows):,} new tonight, {resolved:,} resolved tonight"]
+    out += [f"    {sev:<8} {rule:<34}{n:>8,} open {new:>6,} new" for rule, sev, n, new in rows]
+    return out
+
+
+def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not _exists(con, "marts", "kpi_headline"):
+        return []
+    rows = con.execute(
+        "select period_label, kpi_label, numerator, denominator, value from marts.kpi_headline "
+        "order by period_order, kpi_order"
+    ).fetchall()
+    out = ["  headline figures:"]
+    for period, label, num, den, value in rows:
+        shown = "n/a" if value is None else (f"{value:.1f}" if "caseload" in label.lower() else f"{100 * value:.1f}%")
+        out.append(f"    {period:<28}{label:<52}{shown:>8}  ({num}/{den})")
+    return out
