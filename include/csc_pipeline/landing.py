@@ -192,13 +192,15 @@ def _load_table(
         [night.export_date, night.la_code, table.file_name, entry["sha256"], loaded_at],
     )
     rejects = con.execute(
-        "select line, column_name, error_type, error_message from reject_errors order by line limit 3"
+        "select line, column_idx, column_name, error_message from reject_errors order by line limit 3"
     ).fetchall()
     if rejects:
-        line, column, _etype, message = rejects[0]
+        line, column_idx, column, message = rejects[0]
+        column = column or f"#{column_idx}"
+        more = f" (and {len(rejects) - 1} more)" if len(rejects) > 1 else ""
         raise NightRejected(
-            f"{path}: row {int(line) - 1} (file line {line}), column {column or '?'}: "
-            f"the CSV cannot be parsed ({message.splitlines()[0]})",
+            f"{path}: row {int(line) - 1} (file line {line}), column {column}: "
+            f"the CSV cannot be parsed ({message.splitlines()[0]}){more}",
             file=table.file_name, check="csv_unparseable", row=int(line) - 1, column=column,
         )
     rows = con.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
