@@ -16,7 +16,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test lint bench clean sample
+.PHONY: setup run test lint bench clean sample compose-check
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -42,6 +42,15 @@ lint: setup
 
 bench: setup
 	$(PY) bench/run_bench.py
+
+# Offline check of docker-compose.yml with the Python docker-compose 1.29 CLI (its own
+# venv: it pins old libraries; its PyYAML needs cython<3 to build).
+compose-check: setup
+	@test -x .venv-compose/bin/docker-compose || { $(PYTHON) -m venv .venv-compose && \
+		echo 'cython<3' > .venv-compose/build-constraints.txt && \
+		PIP_CONSTRAINT=$(CURDIR)/.venv-compose/build-constraints.txt \
+		.venv-compose/bin/pip install --quiet --disable-pip-version-check docker-compose==1.29.2; }
+	$(PY) -m pytest -q tests/test_compose.py
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

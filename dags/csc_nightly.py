@@ -12,18 +12,39 @@ critical finding quarantines the night, never retried) -> dbt build -> publish
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
+SCHEDULE = "30 2 * * *"
 WAREHOUSE_POOL = "csc_warehouse"  # bounds concurrent DuckDB writers (one per council file)
+
+
+def _notify_engineers(context) -> None:
+    """on_failure_callback: SmtpNotifier to the engineers, or the outbox (alerts/engineers.py)."""
+    from csc_pipeline.alerts.engineers import EngineersNotifier
+
+    EngineersNotifier()(context)
+
+
+def _publish_deadline():
+    """Opt-in Airflow deadline alert (CSC_PUBLISH_DEADLINE_ALERT=true; scheduler only)."""
+    if os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() not in {"1", "true", "yes", "on"}:
+        return None
+    from csc_pipeline.alerts.engineers import publish_deadline
+
+    return publish_deadline(SCHEDULE)
+
 
 default_args = {
     "owner": "csc-data-engineering",
     "retries": 2,  # safe for idempotent steps; the quality gate overrides this to 0
     "retry_delay": timedelta(minutes=5),
     "retry_exponential_backoff": True,
+    # Final task failures email the data engineers (CSC_ENGINEERS_EMAIL), or go to the outbox.
+    "on_failure_callback": _notify_engineers,
 }
 
 
@@ -34,12 +55,15 @@ def _param(name: str):
 @dag(
     dag_id="csc_nightly",
     description="Nightly CSC export: land, validate, build marts, publish, alert",
-    schedule="30 2 * * *",
+    schedule=SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,
     default_args=default_args,
     dagrun_timeout=timedelta(hours=10),
+    # Optional (CSC_PUBLISH_DEADLINE_ALERT=true, scheduler only): an Airflow deadline alert
+    # at CSC_PUBLISH_DEADLINE while the run is still going (see alerts/engineers.py).
+    deadline=_publish_deadline(),
     tags=["csc", "nightly", "warehouse"],
     params={
         "export_date": Param(None, type=["null", "string"], description="YYYY-MM-DD; default: oldest pending night"),
@@ -92,9 +116,60 @@ def csc_nightly():
 
             return tasks.publish(ref)
 
-        publish(build(validate(land(wait_for_export(la_code)))))
+        # Team digests from the published (read-only) warehouse; a mail outage does not
+        # fail it (undelivered digests are retried by the next run; see alerts/).
+        @task(retries=2, retry_delay=timedelta(minutes=2))
+        def alerts(ref: dict) -> dict:
+            from csc_pipeline.alerts import send_night_alerts
 
-    council_night.expand(la_code=list_councils())
+            return send_night_alerts(ref)
+
+        # Optional: the same marts on PostgreSQL (CSC_SERVER_WAREHOUSE=postgres; see
+        # csc_pipeline.server_warehouse). Reads the published file read-only.
+        @task(retries=1)
+        def server_warehouse(ref: dict) -> dict:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from csc_pipeline import server_warehouse
+
+            if not server_warehouse.enabled():
+                raise AirflowSkipException("no server warehouse configured (CSC_SERVER_WAREHOUSE)")
+            return server_warehouse.load_published(ref)
+
+        # Published after CSC_PUBLISH_DEADLINE (07:00), or not at all by then: tell the
+        # engineers. Runs whatever happened upstream (works under dag.test() too).
+        @task(trigger_rule="all_done", retries=1)
+        def check_publish_deadline(la_code: str) -> dict:
+            from csc_pipeline.alerts.engineers import check_publish_deadline as check
+
+            run = get_current_context()["dag_run"]
+            return check(la_code, run_after=run.run_after, run_started=run.start_date or run.run_after)
+
+        published = publish(build(validate(land(wait_for_export(la_code)))))
+        alerts(published)
+        published >> check_publish_deadline(la_code)
+        server_warehouse(published)
+
+    nights = council_night.expand(la_code=list_councils())
+
+    # After every council, whatever happened to each: all councils' latest published
+    # kpi_monthly side by side (reads Parquet only, so it takes no warehouse lock).
+    @task(trigger_rule="all_done", retries=1)
+    def build_hub() -> dict:
+        from csc_pipeline.hub import build_hub
+
+        return build_hub()
+
+    # build_hub succeeding would otherwise mark the run successful: any failed step of
+    # any council fails the run (the failed task itself has already alerted).
+    @task(trigger_rule="one_failed", retries=0, on_failure_callback=None)
+    def any_council_failed() -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a council's night failed or was quarantined: see its tasks")
+
+    nights >> build_hub()
+    list(nights.children.values()) >> any_council_failed()
 
 
 def _fail_fast(step, ref: dict) -> dict:

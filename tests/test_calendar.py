@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 
 import pytest
+
 from csc_pipeline import calendar
 
 ONE_OFF_DAYS = ("2011-04-29", "2012-06-05", "2022-06-03", "2022-09-19", "2023-05-08")

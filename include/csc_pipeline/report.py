@@ -55,7 +55,15 @@ def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
         lines.extend(_headline(con))
     finally:
         con.close()
+    lines.extend(_alerts(la_code, cfg))
     return "\n".join(lines)
+
+
+def _alerts(la_code: str, cfg: Settings) -> list[str]:
+    """Team digests and engineers' notices (from alert_log and the outbox)."""
+    from csc_pipeline.alerts.nightly import council_alert_lines
+
+    return council_alert_lines(la_code, cfg)
 
 
 def _dq_summary(con: duckdb.DuckDBPyConnection, export_date: str | None) -> list[str]:

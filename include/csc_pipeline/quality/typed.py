@@ -1,0 +1,172 @@
+"""The night's raw tables, cleaned and parsed once, as DuckDB temp tables.
+
+``prepare(con, export_date)`` creates on the (read-only) connection, in the temp schema:
+
+- ``chk_<table>`` for every contract table: ``_source_row``, every warehouse column
+  cleaned as dbt's staging cleans it (``dbt_project/macros/cleaning.sql``: trimmed, blank
+  -> null; codes and flags upper-cased; audit grades with spaces/hyphens as
+  underscores), plus ``<col>__date`` (DATE) for date columns and ``<col>__num``
+  (DOUBLE) for decimals. A value that does not parse is NULL in the derived column while
+  the text is not: that is how the gate finds unparseable values, with exactly the
+  same acceptance rules as dbt, so every record dbt drops from a figure is reported.
+- ``wd_cal(d, is_wd, wd_idx)``: a working-day calendar (Mon-Fri minus England bank
+  holidays) where ``wd_idx`` counts working days up to and including ``d``, so
+  ``working_days_between(a, b) = idx(b) - idx(a)`` (spec/kpis.md) and the n-th working
+  day after ``a`` is the working day with ``idx(a) + n``.
+
+Everything is temp: nothing is written to the warehouse file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from csc_pipeline.contract import AUDIT_GRADES, TABLES, Column, Table
+from csc_pipeline.quality.suites import DATE_SUFFIX, NUM_SUFFIX
+
+CALENDAR_FIRST_YEAR = 2000
+CALENDAR_YEARS_AHEAD = 3
+
+# The same patterns as dbt_project/macros/cleaning.sql (parse_date, parse_decimal).
+ISO_DATE_RE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}([.][0-9]{1,6})?)?"
+DMY_DATE_RE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
+DECIMAL_RE = r"([0-9]{1,4}([.][0-9]*)?|[.][0-9]+)"
+
+MACROS = f"""
+create or replace temp macro csc_text(x) as nullif(trim(x), '');
+create or replace temp macro csc_parse_date(t) as (
+    case
+        when regexp_full_match(t, '{ISO_DATE_RE}') then
+            case when split_part(t, ' ', 2) = ''
+                   or (try_cast(split_part(split_part(t, ' ', 2), ':', 1) as integer) <= 23
+                       and try_cast(split_part(split_part(t, ' ', 2), ':', 2) as integer) <= 59
+                       and try_cast(split_part(split_part(split_part(t, ' ', 2), ':', 3), '.', 1)
+                                    as integer) <= 61)
+                 then try_strptime(split_part(t, ' ', 1), '%Y-%m-%d')::date
+            end
+        when regexp_full_match(t, '{DMY_DATE_RE}') then try_strptime(t, '%d/%m/%Y')::date
+    end
+);
+create or replace temp macro csc_parse_decimal(t) as (
+    case when regexp_full_match(t, '{DECIMAL_RE}') then try_cast(t as double) end
+);
+"""
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value) -> str:
+    """A SQL string literal (or NULL)."""
+    if value is None:
+        return "null"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def clean_expr(column: Column, source: str) -> str:
+    """The cleaned text of a column, as dbt staging cleans it."""
+    text = f"csc_text({source})"
+    if column.type in ("code", "flag", "flag_na"):
+        text = f"upper({text})"
+        if column.codes == AUDIT_GRADES:
+            text = f"replace(replace({text}, ' ', '_'), '-', '_')"
+    return text
+
+
+def chk(table: str) -> str:
+    return f"chk_{table}"
+
+
+def raw_table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
+            [table],
+        ).fetchone()[0]
+    )
+
+
+def create_checked_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    cols = ["_source_row"]
+    for column in table.columns:
+        if column.name not in table.warehouse_columns:
+            continue
+        src = q(column.name)
+        cleaned = clean_expr(column, src)
+        cols.append(f"{cleaned} as {src}")
+        if column.type == "date":
+            cols.append(f"csc_parse_date(csc_text({src})) as {q(column.name + DATE_SUFFIX)}")
+        elif column.type == "decimal":
+            cols.append(f"csc_parse_decimal(csc_text({src})) as {q(column.name + NUM_SUFFIX)}")
+    con.execute(
+        f"create or replace temp table {chk(table.name)} as "
+        f"select {', '.join(cols)} from raw.{q(table.name)}"
+    )
+
+
+def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
+    from csc_pipeline.calendar import bank_holidays
+
+    last_year = dt.date.fromisoformat(export_date).year + CALENDAR_YEARS_AHEAD
+    days = pd.DataFrame({"d": [d for d, _ in bank_holidays(CALENDAR_FIRST_YEAR, last_year)]})
+    days["d"] = pd.to_datetime(days["d"])
+    con.register("_bank_holidays", days)
+    try:
+        con.execute(f"""
+            create or replace temp table wd_cal as
+            with days as (
+                select g::date as d from generate_series(
+                    date '{CALENDAR_FIRST_YEAR}-01-01', date '{last_year}-12-31', interval 1 day) t(g)
+            ), flagged as (
+                select d, isodow(d) <= 5 and d not in (select d::date from _bank_holidays) as is_wd
+                from days
+            )
+            select d, is_wd, sum(is_wd::integer) over (order by d)::integer as wd_idx from flagged
+        """)
+    finally:
+        con.unregister("_bank_holidays")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> list[str]:
+    """Create the macros, chk_* tables and calendar; returns the tables present in raw."""
+    con.execute(MACROS)
+    present = []
+    for table in TABLES:
+        if raw_table_exists(con, table.name):
+            create_checked_table(con, table)
+            present.append(table.name)
+    create_calendar(con, export_date)
+    return present
+
+
+def frame(con: duckdb.DuckDBPyConnection, table: Table, columns: list[str]) -> pd.DataFrame:
+    """The DataFrame GX validates: the given delivered columns (cleaned) and their derived
+    typed columns, indexed by ``_source_row`` so GX reports source rows directly.
+
+    Dates become nanosecond timestamps (GX compares those vectorised); values outside
+    that range (years before 1678 or after 2261) are clamped to its ends, which keeps
+    them failing the same range checks.
+    """
+    selects = ["_source_row"]
+    for name in columns:
+        column = table.column(name)
+        selects.append(q(name))
+        if column.type == "date":
+            d = q(name + DATE_SUFFIX)
+            selects.append(
+                f"(case when {d} < date '1678-01-01' then date '1678-01-01' "
+                f"when {d} > date '2261-12-31' then date '2261-12-31' else {d} end)"
+                f"::timestamp_ns as {d}"
+            )
+        elif column.type == "decimal":
+            selects.append(q(name + NUM_SUFFIX))
+    df = con.execute(
+        f"select {', '.join(selects)} from {chk(table.name)} order by _source_row"
+    ).df()
+    df.index = pd.Index(df.pop("_source_row").astype("int64").to_numpy())
+    return df

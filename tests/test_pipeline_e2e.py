@@ -1,0 +1,128 @@
+"""The whole night through Airflow (`dag.test()`): land, validate, build, publish.
+
+These are the slowest tests: one shared run of the sample's nights, then assertions on
+what the published warehouse holds, plus re-run and bad-night behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pytest
+from helpers import copy_exports, night_dirs, table_digests
+
+from csc_pipeline import nights
+from csc_pipeline.contract import TABLES
+
+pytestmark = pytest.mark.slow
+
+STAGING = {
+    "ssd_person": "stg_ssd__persons",
+    "ssd_department": "stg_ssd__departments",
+    "ssd_professionals": "stg_ssd__professionals",
+    "ssd_involvements": "stg_ssd__involvements",
+    "ssd_cin_episodes": "stg_ssd__cin_episodes",
+    "ssd_cin_assessments": "stg_ssd__cin_assessments",
+    "ssd_s47_enquiry": "stg_ssd__s47_enquiries",
+    "ssd_initial_cp_conference": "stg_ssd__initial_cp_conferences",
+    "ssd_cp_plans": "stg_ssd__cp_plans",
+    "ssd_cp_visits": "stg_ssd__cp_visits",
+    "ssd_cla_episodes": "stg_ssd__cla_episodes",
+    "case_audits": "stg_ssd__case_audits",
+}
+
+
+def _dag():
+    from airflow.dag_processing.dagbag import DagBag
+    from conftest import REPO
+
+    return DagBag(dag_folder=str(REPO / "dags")).get_dag("csc_nightly")
+
+
+def _run(export_date: str | None = None) -> str:
+    dr = _dag().test(run_conf={"export_date": export_date, "wait": False})
+    return str(dr.state)
+
+
+@pytest.fixture(scope="module")
+def pipeline(small_sample, tmp_path_factory, airflow_db):
+    """Run the DAG over the first two nights of the sample; keep night 3 for later tests."""
+    root = tmp_path_factory.mktemp("e2e")
+    exports = copy_exports(small_sample, root / "exports")
+    env = {"CSC_EXPORTS_ROOT": str(exports), "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
+           "CSC_VAR_DIR": str(root / "var")}
+    mp = pytest.MonkeyPatch()
+    for k, v in env.items():
+        mp.setenv(k, v)
+    third = night_dirs(exports)[-1]
+    held_back = root / "held_back"
+    shutil.move(third, held_back)
+    states = [_run(), _run()]
+    yield {"root": root, "exports": exports, "warehouse": root / "wh" / "csc.duckdb",
+           "var": root / "var", "states": states, "third": third, "held_back": held_back}
+    mp.undo()
+
+
+def test_nights_published_oldest_first(pipeline):
+    assert pipeline["states"] == ["success", "success"]
+    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    rows = con.execute("select strftime(export_date, '%Y-%m-%d'), status from meta.nights order by 1").fetchall()
+    dates = [d.name for d in night_dirs(pipeline["exports"])]
+    assert rows == [(d, "published") for d in dates]
+
+
+def test_raw_and_staging_for_every_contract_table(pipeline):
+    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    relations = set(con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall())
+    relations = {r[0] for r in relations}
+    for table in TABLES:
+        assert f"raw.{table.name}" in relations
+        assert f"staging.{STAGING[table.name]}" in relations, f"no staging model for {table.name}"
+    for mart in ("fct_assessments", "fct_cp_plans", "fct_caseloads", "fct_case_audits", "kpi_monthly"):
+        assert f"marts.{mart}" in relations
+        assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0
+
+
+def test_marts_published_as_parquet(pipeline):
+    latest = pipeline["var"] / "parquet" / "999" / "latest"
+    assert latest.is_symlink()
+    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    for mart in ("kpi_monthly", "fct_assessments"):
+        from_parquet = con.execute(f"select count(*) from read_parquet('{latest / (mart + '.parquet')}')").fetchone()[0]
+        assert from_parquet == con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+
+
+def test_rerun_of_a_published_night_is_idempotent(pipeline):
+    last = night_dirs(pipeline["exports"])[-1].name
+    before = table_digests(pipeline["warehouse"], ("raw", "marts", "snapshots", "dq", "meta"))
+    assert _run(last) == "success"
+    after = table_digests(pipeline["warehouse"], ("raw", "marts", "snapshots", "dq", "meta"))
+    # meta.nights records the new publish time; everything else is identical
+    before.pop("meta.nights")
+    after.pop("meta.nights")
+    assert after == before
+
+
+def test_bad_night_is_quarantined_and_marts_survive(pipeline):
+    warehouse = pipeline["warehouse"]
+    marts_before = table_digests(warehouse, ("marts",))
+    bytes_before = warehouse.read_bytes()
+    bad = pipeline["third"]
+    shutil.copytree(pipeline["held_back"], bad)
+    (bad / "ssd_cin_assessments.csv").unlink()  # a whole file missing
+    assert _run() == "failed"
+    assert warehouse.read_bytes() == bytes_before
+    assert table_digests(warehouse, ("marts",)) == marts_before
+    report = json.loads((pipeline["var"] / "quarantine" / "999" / f"{bad.name}.json").read_text())
+    assert "ssd_cin_assessments.csv" in report["message"]
+    # nothing pending: the same bad delivery is not retried ...
+    assert not nights.pending_nights(pipeline["exports"], warehouse, "999", pipeline["var"])
+    # ... and once re-delivered correctly, it loads
+    shutil.rmtree(bad)
+    shutil.copytree(pipeline["held_back"], bad)
+    (bad / "manifest.json").write_text((bad / "manifest.json").read_text() + "\n")  # a new delivery
+    assert _run() == "success"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select max(export_date)::varchar from meta.nights where status = 'published'").fetchone()[0] == bad.name

@@ -1,0 +1,125 @@
+"""The DAG under a real Airflow deployment, not dag.test().
+
+Airflow's api-server, scheduler, dag-processor and triggerer run as separate processes
+against a PostgreSQL metadata database created for this test (LocalExecutor,
+parallelism 3, a temporary AIRFLOW_HOME, the repo's dags folder) — the production
+shape of docker-compose.yml without the containers. The pool is created as airflow-init
+does, the DAG is unpaused and triggered through the REST API as the admin user, and the
+published warehouse, marts, Parquet and hub are checked afterwards. About a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import duckdb
+import pytest
+from airflow_cluster import (
+    AirflowCluster,
+    create_database,
+    drop_database,
+    postgres_unavailable_reason,
+)
+from conftest import REPO
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+DAG_ID = "csc_nightly"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from csc_pipeline.generator import generate
+
+    root = tmp_path_factory.mktemp("scheduler")
+    exports = root / "exports"
+    generate(exports, seed=11, referrals_per_year=600, years=1, nights=2)
+    paths = {
+        "exports": exports,
+        "warehouse": root / "warehouse" / "csc.duckdb",
+        "var": root / "var",
+    }
+    env = {
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPO / "include"), os.environ.get("PYTHONPATH")])
+        ),
+        "CSC_EXPORTS_ROOT": str(paths["exports"]),
+        "CSC_WAREHOUSE": str(paths["warehouse"]),
+        "CSC_VAR_DIR": str(paths["var"]),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "GX_ANALYTICS_ENABLED": "False",
+    }
+    database = create_database("csc_airflow_test")
+    cluster = AirflowCluster(root / "airflow_home", REPO / "dags", database, env, parallelism=3)
+    try:
+        cluster.init(pools={"csc_warehouse": 1})  # as airflow-init does
+        cluster.start()
+        cluster.wait_for_api()
+        yield cluster, paths
+    finally:
+        cluster.stop()
+        drop_database(database)
+
+
+@pytest.fixture(scope="module")
+def night_run(deployment):
+    cluster, paths = deployment
+    started = time.monotonic()
+    dag = cluster.wait_for_dag(DAG_ID)
+    assert dag["is_paused"], "new DAGs must start paused (DAGS_ARE_PAUSED_AT_CREATION)"
+    run_id = cluster.trigger(DAG_ID, {"wait": False})
+    state = cluster.wait_for_run(DAG_ID, run_id, timeout=240)
+    states = cluster.task_states(DAG_ID, run_id)
+    return {
+        "state": state,
+        "states": states,
+        "run_id": run_id,
+        "elapsed": time.monotonic() - started,
+        "cluster": cluster,
+        **paths,
+    }
+
+
+def test_scheduler_runs_the_night_to_success(night_run):
+    cluster = night_run["cluster"]
+    if night_run["state"] != "success":
+        failed = [k for k, v in night_run["states"].items() if v not in ("success", "skipped")]
+        logs = "\n".join(
+            cluster.task_log(
+                DAG_ID, night_run["run_id"], k.split("[")[0], int(k.split("[")[1].rstrip("]"))
+            )
+            for k in failed[:3]
+        )
+        pytest.fail(f"run {night_run['state']}: {night_run['states']}\n{logs}")
+    states = night_run["states"]
+    for task in ("land", "validate", "build", "publish"):
+        assert states[f"council_night.{task}[0]"] == "success", states
+    assert states["build_hub[-1]"] == "success"
+
+
+def test_warehouse_published_with_marts(night_run):
+    first_night = sorted(p.name for p in (night_run["exports"] / "999").iterdir())[0]
+    warehouse = night_run["warehouse"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        nights = con.execute(
+            "select strftime(export_date, '%Y-%m-%d'), status from meta.nights"
+        ).fetchall()
+        assert nights == [(first_night, "published")]
+        marts = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        assert {"kpi_monthly", "fct_assessments", "fct_cp_plans"} <= marts
+        assert con.execute("select count(*) from marts.kpi_monthly").fetchone()[0] > 0
+    finally:
+        con.close()
+    latest = night_run["var"] / "parquet" / "999" / "latest"
+    assert latest.resolve().name == first_night
+    assert (night_run["var"] / "hub" / "kpi_monthly.parquet").is_file()
