@@ -83,7 +83,7 @@ def test_failure_late_in_the_transaction_rolls_back(exports, tmp_path):
     bad = _night(exports, 1)
     last = TABLES[-1].file_name
     with (bad.path / last).open("a", newline="") as fh:
-        fh.write("A1,extra,too,many,columns" + "," * 40 + "\n")
+        fh.write("A1," + ",".join(["unexpected"] * 40) + "\r\n")
     resign_manifest(bad.path, [last])  # consistent manifest, malformed row
     with pytest.raises(NightRejected) as err:
         land_night(warehouse, bad)
@@ -155,7 +155,7 @@ def test_rejected_night_is_quarantined_and_published_file_untouched(exports, tmp
     with pytest.raises(tasks.NightQuarantined, match="ssd_department.csv"):
         tasks.land(ref)
     assert warehouse.read_bytes() == published_bytes
-    assert not list(warehouse.parent.glob(".*.work.duckdb"))
+    assert not list(warehouse.parent.glob(f".*.{second_dir.name}.work.duckdb"))  # discarded
     report = tmp_path / "var" / "quarantine" / "999" / f"{second_dir.name}.json"
     assert json.loads(report.read_text())["findings"][0]["check"] == "file_missing"
     pending = [n.export_date for n in nights.pending_nights(exports, warehouse, "999", tmp_path / "var")]

@@ -174,23 +174,26 @@ def _load_table(
             selects.append(f"null::varchar as {col}")
     sql_path = str(path).replace("'", "''")
     con.execute("drop table if exists reject_errors; drop table if exists reject_scans;")
-    con.execute(
-        f"""
-        create or replace table raw.{table.name} as
-        select {", ".join(selects)},
-               ?::date as _export_date,
-               ?::varchar as _la_code,
-               ?::varchar as _source_file,
-               ?::varchar as _source_sha256,
-               row_number() over () as _source_row,
-               ?::timestamp as _loaded_at
-        from read_csv('{sql_path}', all_varchar = true, header = true, delim = ',',
-                      quote = '"', escape = '"', auto_detect = false,
-                      columns = {{{", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)}}},
-                      store_rejects = true, parallel = false)
-        """,
-        [night.export_date, night.la_code, table.file_name, entry["sha256"], loaded_at],
-    )
+    try:
+        con.execute(
+            f"""
+            create or replace table raw.{table.name} as
+            select {", ".join(selects)},
+                   ?::date as _export_date,
+                   ?::varchar as _la_code,
+                   ?::varchar as _source_file,
+                   ?::varchar as _source_sha256,
+                   row_number() over () as _source_row,
+                   ?::timestamp as _loaded_at
+            from read_csv('{sql_path}', all_varchar = true, header = true, delim = ',',
+                          quote = '"', escape = '"', auto_detect = false,
+                          columns = {{{", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)}}},
+                          store_rejects = true, parallel = false)
+            """,
+            [night.export_date, night.la_code, table.file_name, entry["sha256"], loaded_at],
+        )
+    except duckdb.Error as exc:
+        raise _locate_bad_row(path, table, len(header), exc) from exc
     rejects = con.execute(
         "select line, column_idx, column_name, error_message from reject_errors order by line limit 3"
     ).fetchall()
@@ -211,6 +214,30 @@ def _load_table(
             file=table.file_name, check="rowcount_mismatch",
         )
     return TableLoad(table.name, table.file_name, entry["sha256"], manifest_rows, rows, extra, missing)
+
+
+def _locate_bad_row(path: Path, table: Table, width: int, exc: Exception) -> NightRejected:
+    """DuckDB refused the file: find the first malformed row with the csv module (slow
+    path, only on failure) so the error names the row and column."""
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        try:
+            next(reader, None)
+            for row_number, row in enumerate(reader, start=1):
+                if len(row) != width:
+                    column = f"#{min(len(row), width) + 1}"
+                    return NightRejected(
+                        f"{path}: row {row_number} (file line {reader.line_num}), column {column}: "
+                        f"{len(row)} fields where the header has {width}",
+                        file=table.file_name, check="csv_unparseable", row=row_number, column=column,
+                    )
+        except csv.Error as err:
+            return NightRejected(
+                f"{path}: file line {reader.line_num}: the CSV cannot be parsed ({err})",
+                file=table.file_name, check="csv_unparseable", row=reader.line_num - 1,
+            )
+    return NightRejected(f"{path}: the CSV cannot be parsed ({str(exc).splitlines()[0]})",
+                         file=table.file_name, check="csv_unparseable")
 
 
 def _pseudonyms(con: duckdb.DuckDBPyConnection, la_code: str) -> None:

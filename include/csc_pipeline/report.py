@@ -86,15 +86,40 @@ def _dq_summary(con: duckdb.DuckDBPyConnection, export_date: str | None) -> list
     return out
 
 
+HEADLINE_KPIS = (
+    "ASSESS_45WD_PCT", "CP_REPEAT_EVER_PCT", "CP_REPEAT_2Y_PCT", "CASELOAD_PER_FTE",
+    "AUDIT_GOOD_PLUS_PCT", "AUDIT_DOWNGRADE_PCT",
+)
+
+
 def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The Board's headline figures: latest complete month and financial year to date."""
     if not _exists(con, "marts", "kpi_headline"):
         return []
     rows = con.execute(
-        "select period_label, kpi_label, numerator, denominator, value from marts.kpi_headline "
-        "order by period_order, kpi_order"
+        """
+        select period, strftime(period_start, '%Y-%m-%d'), strftime(period_end, '%Y-%m-%d'),
+               kpi_code, kpi_name, value_unit, numerator, denominator, value, rag
+        from marts.kpi_headline
+        where team_id is null and kpi_code in (select unnest(?::varchar[]))
+        order by period, kpi_code
+        """,
+        [list(HEADLINE_KPIS)],
     ).fetchall()
-    out = ["  headline figures:"]
-    for period, label, num, den, value in rows:
-        shown = "n/a" if value is None else (f"{value:.1f}" if "caseload" in label.lower() else f"{100 * value:.1f}%")
-        out.append(f"    {period:<28}{label:<52}{shown:>8}  ({num}/{den})")
+    out = ["  headline figures (whole council):"]
+    order = {code: i for i, code in enumerate(HEADLINE_KPIS)}
+    last_period = None
+    for period, start, end, code, name, unit, num, den, value, rag in sorted(
+        rows, key=lambda r: (r[0], order[r[3]])
+    ):
+        if period != last_period:
+            out.append(f"    {period} ({start} to {end})")
+            last_period = period
+        if value is None:
+            shown = "n/a"
+        elif code == "CASELOAD_PER_FTE" or (unit and "fraction" not in str(unit).lower() and "pct" not in code.lower()):
+            shown = f"{float(value):.1f}"
+        else:
+            shown = f"{100 * float(value):.1f}%"
+        out.append(f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}")
     return out
