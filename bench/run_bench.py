@@ -394,28 +394,34 @@ def main(argv: list[str] | None = None) -> int:
 
     env = base_env()
     started = dt.datetime.now(dt.UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
     imports = dag_import_times(env)
     home = setup_airflow(env)
+    results: list[dict] = []
     try:
-        results = [run_size(n, table[n], max(1, args.repeats), env, home) for n in names]
+        for n in names:  # results are saved after every size (complete: false until the end)
+            results.append(run_size(n, table[n], max(1, args.repeats), env, home))
+            save(stamp, started, args, imports, results, complete=len(results) == len(names))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print_table(results, imports)
+    print(f"\nResults: {(RESULTS / f'{stamp}.json').relative_to(ROOT)} and latest.json")
+    return 0
 
+
+def save(stamp: str, started: dt.datetime, args, imports: dict, results: list[dict],
+         complete: bool) -> None:
     doc = {"started_at": started.isoformat(timespec="seconds"),
            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-           "quick": args.quick, "repeats": args.repeats, "cpus": os.cpu_count(),
-           "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+           "complete": complete, "quick": args.quick, "repeats": args.repeats,
+           "cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
            "python": sys.version.split()[0], "dag_import": imports, "results": results}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_round(doc), indent=1, sort_keys=False) + "\n"
-    stamp = started.strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
+    text = json.dumps(_round(doc), indent=1) + "\n"
     for target in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
-    print(f"\nResults: {(RESULTS / f'{stamp}.json').relative_to(ROOT)} and latest.json")
-    return 0
 
 
 def _round(obj):
