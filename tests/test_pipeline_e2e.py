@@ -126,3 +126,16 @@ def test_bad_night_is_quarantined_and_marts_survive(pipeline):
     assert _run() == "success"
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("select max(export_date)::varchar from meta.nights where status = 'published'").fetchone()[0] == bad.name
+
+
+def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
+    """The nightly build skips dbt's unit tests (they test definitions, not data); run
+    them here, on a copy of the published warehouse, so CI still pins every definition."""
+    from csc_pipeline.dbt_runner import run_dbt
+
+    copy = tmp_path / "unit.duckdb"
+    shutil.copy2(pipeline["warehouse"], copy)
+    last = night_dirs(pipeline["exports"])[-1].name
+    result = run_dbt("test", warehouse=copy, la_code="999", export_date=last,
+                     extra_args=["--select", "test_type:unit"], target_path=tmp_path / "target")
+    assert result.counts.get("pass", 0) >= 20 and not result.failures
