@@ -42,9 +42,31 @@
     cast(({{ dbt.dateadd(unit, n, date_expression) }}) as date)
 {%- endmacro %}
 
-{# The var as a SQL date literal: the "as at" date of the night being built. #}
+{# The "as at" date of the night being built, as a SQL date literal. #}
 {% macro as_at_date() -%}
-    cast('{{ var("as_at_date") }}' as date)
+    cast('{{ as_at_date_string() }}' as date)
+{%- endmacro %}
+
+{#-
+    as_at_date_string: the export date of the night being built, YYYY-MM-DD, from
+    var('as_at_date') when given (unit tests, ad-hoc runs) or else the environment
+    variable CSC_AS_AT_DATE (the nightly pipeline). Read only at execution time: a
+    value read while parsing would be part of the parsed project, so every new night
+    (or a changed --vars) would force dbt to re-parse the whole project (measured 8.5 s
+    against 3.8 s with partial parsing). Nothing at parse time depends on the date.
+-#}
+{% macro as_at_date_string() -%}
+    {%- if not execute -%}
+        {{- return('1900-01-01') -}}
+    {%- endif -%}
+    {%- set from_var = var('as_at_date', none) -%}
+    {%- set value = from_var if from_var is not none else env_var('CSC_AS_AT_DATE', '') -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value | string) -%}
+        {{- exceptions.raise_compiler_error(
+            "The as-at date is not set: pass --vars '{as_at_date: YYYY-MM-DD}' or set "
+            ~ "CSC_AS_AT_DATE=YYYY-MM-DD (got '" ~ value ~ "')") -}}
+    {%- endif -%}
+    {{- return(value | string) -}}
 {%- endmacro %}
 
 {#-

@@ -1,6 +1,6 @@
 {#-
     Snapshots are stamped with the EXPORT date of the night being built, not the wall
-    clock: dbt_valid_from / dbt_valid_to / dbt_updated_at = var('as_at_date') 00:00.
+    clock: dbt_valid_from / dbt_valid_to / dbt_updated_at = the as-at date 00:00.
     With the check strategy this makes snapshots idempotent per night (re-running a
     night finds no changed rows and writes nothing) and dates each version by the night
     that first delivered it. Nights must be snapshotted in export-date order (the
@@ -8,7 +8,7 @@
     snapshot_get_time for both supported adapters.
 -#}
 {% macro csc_snapshot_time() -%}
-    cast('{{ var("as_at_date") }}' as timestamp)
+    cast('{{ as_at_date_string() }}' as timestamp)
 {%- endmacro %}
 
 {% macro duckdb__snapshot_get_time() -%}

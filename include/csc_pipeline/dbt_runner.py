@@ -61,12 +61,15 @@ def run_dbt(
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target", target,
         "--target-path", str(target_dir),
-        "--vars", json.dumps({"as_at_date": export_date, "la_code": la_code}),
+        # the as-at date goes in the environment, not --vars: a changed --vars forces
+        # dbt to re-parse the whole project every night (dbt_project/macros/calendar.sql)
+        "--vars", json.dumps({"la_code": la_code}),
         *(extra_args or []),
     ]
     run_env = {
         **os.environ,
         "CSC_DBT_WAREHOUSE": str(warehouse),
+        "CSC_AS_AT_DATE": export_date,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_LOG_PATH": str(target_dir / "logs"),
         **(env or {}),

@@ -12,26 +12,41 @@ published file with an atomic rename. So:
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 import duckdb
 
+log = logging.getLogger(__name__)
 
-def work_path(warehouse: Path, export_date: str) -> Path:
-    """The working copy for one night (same directory, so the final rename is atomic)."""
-    return warehouse.parent / f".{warehouse.stem}.{export_date}.work{warehouse.suffix}"
+
+def work_path(warehouse: Path) -> Path:
+    """The working copy of a council's warehouse (same directory: the rename is atomic).
+
+    The name does not carry the night: dbt keeps its parsed project only while the
+    profile (which holds this path) is unchanged, and a per-night name forced a full
+    re-parse every night. One night is built at a time per council (the DAG's
+    max_active_runs=1 and the warehouse pool); the night a copy belongs to is written
+    beside it and checked before it is published.
+    """
+    return warehouse.parent / f".{warehouse.stem}.work{warehouse.suffix}"
+
+
+def _night_file(warehouse: Path) -> Path:
+    return warehouse.parent / f".{warehouse.stem}.work.night"
 
 
 def start(warehouse: Path, export_date: str) -> Path:
     """Create a fresh working copy of the published warehouse (or an empty one)."""
-    work = work_path(warehouse, export_date)
+    work = work_path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     discard(warehouse, export_date)
     if warehouse.exists():
         checkpoint(warehouse)
         shutil.copy2(warehouse, work)
+    _night_file(warehouse).write_text(export_date)
     return work
 
 
@@ -48,18 +63,28 @@ def checkpoint(path: Path) -> None:
 
 def publish(warehouse: Path, export_date: str) -> None:
     """Atomically replace the published warehouse with the night's working copy."""
-    work = work_path(warehouse, export_date)
+    work = work_path(warehouse)
     if not work.exists():
         raise FileNotFoundError(f"no working copy to publish for {export_date}: {work}")
+    marker = _night_file(warehouse)
+    building = marker.read_text().strip() if marker.exists() else None
+    if building != export_date:
+        raise RuntimeError(
+            f"the working copy {work} belongs to night {building}, not {export_date}: "
+            "not published"
+        )
     checkpoint(work)
     os.replace(work, warehouse)
+    marker.unlink()
     stale_wal = warehouse.with_name(warehouse.name + ".wal")
     if stale_wal.exists():  # a WAL of the old file must not be replayed onto the new one
         stale_wal.unlink()
 
 
 def discard(warehouse: Path, export_date: str) -> None:
-    """Remove a night's working copy (after a failure or quarantine)."""
-    work = work_path(warehouse, export_date)
-    for p in (work, work.with_name(work.name + ".wal")):
+    """Remove the working copy (after a failure or quarantine, or before a new night)."""
+    work = work_path(warehouse)
+    if work.exists():
+        log.info("discarding the working copy %s (night %s)", work, export_date)
+    for p in (work, work.with_name(work.name + ".wal"), _night_file(warehouse)):
         p.unlink(missing_ok=True)

@@ -182,7 +182,19 @@ class GXRunner:
             result_format=RESULT_FORMAT,
             run_id=self.run_id,
         )
-        return [_outcome(table, r) for r in result.results]
+        outcomes = [_outcome(table, r) for r in result.results]
+        self._release_batches()
+        return outcomes
+
+    def _release_batches(self) -> None:
+        """Drop the DataFrames GX's execution engine caches for the context's lifetime.
+
+        Without this every table of the night stays in memory until the gate ends (a
+        large council's peak RSS grew by about 0.8 GB); the results are already kept.
+        """
+        manager = self.source.get_execution_engine().batch_manager
+        manager.batch_data_cache.clear()
+        manager.reset_batch_cache()
 
     def build_docs(self) -> Path | None:
         """Build the night's Data Docs (replacing any earlier build of the same night)."""
