@@ -34,6 +34,7 @@ sample: setup
 
 test: setup
 	$(PY) -m ruff check include dags tests bench
+	$(PY) -m ruff format --check include dags tests bench
 	$(PY) -m pytest -q tests
 
 lint: setup

@@ -46,25 +46,33 @@ SIZES: dict[str, dict] = {
 }
 QUICK = {"typical": {"referrals_per_year": 4100, "years": 3, "la_codes": ["999"]}}
 NIGHTS = 2
-STAGES = {"land": "landing", "validate": "validation", "build": "dbt_build",
-          "publish": "publish", "alerts": "alerts"}
+STAGES = {
+    "land": "landing",
+    "validate": "validation",
+    "build": "dbt_build",
+    "publish": "publish",
+    "alerts": "alerts",
+}
 STAGE_COLS = list(STAGES.values())
 
 
 def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "include"), env.get("PYTHONPATH", "")) if p)
-    env.update({
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "DO_NOT_TRACK": "1",
-        "GX_ANALYTICS_ENABLED": "False",
-        "CSC_PSEUDONYM_KEY": BENCH_KEY,
-    })
+        p for p in (str(ROOT / "include"), env.get("PYTHONPATH", "")) if p
+    )
+    env.update(
+        {
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DO_NOT_TRACK": "1",
+            "GX_ANALYTICS_ENABLED": "False",
+            "CSC_PSEUDONYM_KEY": BENCH_KEY,
+        }
+    )
     for k in ("CSC_EXPORT_DATE", "CSC_LA_CODES", "CSC_SERVER_WAREHOUSE"):
         env.pop(k, None)
     return env
@@ -72,11 +80,13 @@ def base_env() -> dict[str, str]:
 
 # ---------------------------------------------------------------- exports (cached)
 
+
 def cache_dir(params: dict) -> Path:
     codes = params["la_codes"]
     la = f"n{codes}" if isinstance(codes, int) else "-".join(codes)
-    return CACHE / (f"seed{SEED}_rpy{params['referrals_per_year']}_y{params['years']}"
-                    f"_nights{NIGHTS}_la{la}")
+    return CACHE / (
+        f"seed{SEED}_rpy{params['referrals_per_year']}_y{params['years']}_nights{NIGHTS}_la{la}"
+    )
 
 
 def ensure_exports(params: dict, env: dict) -> tuple[Path, float | None]:
@@ -84,10 +94,12 @@ def ensure_exports(params: dict, env: dict) -> tuple[Path, float | None]:
     if (out / ".complete").exists():
         return out, None
     shutil.rmtree(out, ignore_errors=True)
-    code = ("import sys, json; from csc_pipeline.generator import generate; "
-            "p = json.loads(sys.argv[1]); generate(sys.argv[2], seed=p['seed'], "
-            "referrals_per_year=p['referrals_per_year'], years=p['years'], "
-            "nights=p['nights'], la_codes=p['la_codes'])")
+    code = (
+        "import sys, json; from csc_pipeline.generator import generate; "
+        "p = json.loads(sys.argv[1]); generate(sys.argv[2], seed=p['seed'], "
+        "referrals_per_year=p['referrals_per_year'], years=p['years'], "
+        "nights=p['nights'], la_codes=p['la_codes'])"
+    )
     args = {**params, "seed": SEED, "nights": NIGHTS}
     print(f"  generating exports -> {out.relative_to(ROOT)} ...", flush=True)
     t0 = time.perf_counter()
@@ -115,11 +127,13 @@ def csv_stats(exports: Path, date: str) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- measuring processes
 
+
 def run_measured(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
     """Run a subprocess; wall time, peak tree RSS (sampled) and wait4 maxrss."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     peak = 0
     done = threading.Event()
 
@@ -150,12 +164,17 @@ def run_measured(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
     wall = time.perf_counter() - t0
     done.set()
     th.join()
-    return {"wall_s": wall, "rc": proc.returncode, "output": output,
-            "peak_tree_rss_mb": peak / 2**20,
-            "maxrss_single_mb": usage.ru_maxrss / 1024}  # Linux: KiB
+    return {
+        "wall_s": wall,
+        "rc": proc.returncode,
+        "output": output,
+        "peak_tree_rss_mb": peak / 2**20,
+        "maxrss_single_mb": usage.ru_maxrss / 1024,
+    }  # Linux: KiB
 
 
 # ---------------------------------------------------------------- Airflow
+
 
 def setup_airflow(env: dict) -> Path:
     home = Path(tempfile.mkdtemp(prefix="csc-bench-airflow-"))
@@ -163,8 +182,12 @@ def setup_airflow(env: dict) -> Path:
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
     env["AIRFLOW__API_AUTH__JWT_SECRET"] = os.urandom(48).hex()
     t0 = time.perf_counter()
-    subprocess.run([str(Path(PY).with_name("airflow")), "db", "migrate"], env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(Path(PY).with_name("airflow")), "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     (home / ".migrated").touch()  # csc_pipeline.run's stamp: skip its own migrate
     print(f"airflow db migrate: {time.perf_counter() - t0:.1f}s ({home})", flush=True)
     return home
@@ -184,10 +207,14 @@ def last_run_timings(home: Path) -> dict:
     try:
         run_id, state, start, end = con.execute(
             "select run_id, state, start_date, end_date from dag_run where dag_id = ? "
-            "order by id desc limit 1", (DAG_ID,)).fetchone()
+            "order by id desc limit 1",
+            (DAG_ID,),
+        ).fetchone()
         tis = con.execute(
             "select task_id, map_index, state, start_date, end_date from task_instance "
-            "where dag_id = ? and run_id = ?", (DAG_ID, run_id)).fetchall()
+            "where dag_id = ? and run_id = ?",
+            (DAG_ID, run_id),
+        ).fetchall()
     finally:
         con.close()
     run_start, run_end = _ts(start), _ts(end)
@@ -210,10 +237,16 @@ def last_run_timings(home: Path) -> dict:
     wall = (s1 - s0).total_seconds()
     stage_sum = sum(sum(c.values()) for c in per_council.values())
     stages = {k: sum(c.get(k, 0.0) for c in per_council.values()) for k in STAGE_COLS}
-    return {"run_id": run_id, "state": state, "dag_run_wall_s": wall, "stages_s": stages,
-            "airflow_overhead_s": wall - stage_sum, "other_tasks_s": other,
-            "per_council_s": {str(k): v for k, v in sorted(per_council.items())},
-            "task_states": states}
+    return {
+        "run_id": run_id,
+        "state": state,
+        "dag_run_wall_s": wall,
+        "stages_s": stages,
+        "airflow_overhead_s": wall - stage_sum,
+        "other_tasks_s": other,
+        "per_council_s": {str(k): v for k, v in sorted(per_council.items())},
+        "task_states": states,
+    }
 
 
 # ---------------------------------------------------------------- floor
@@ -242,29 +275,47 @@ def measure_floor(exports: Path, date: str, env: dict, tmp: Path) -> dict:
     db.unlink(missing_ok=True)
     line = next(ln for ln in r["output"].splitlines() if ln.startswith("FLOOR"))
     _, secs, rows = line.split()
-    return {"floor_s": float(secs), "floor_rows": int(rows), "floor_proc_wall_s": r["wall_s"],
-            "floor_peak_rss_mb": r["peak_tree_rss_mb"]}
+    return {
+        "floor_s": float(secs),
+        "floor_rows": int(rows),
+        "floor_proc_wall_s": r["wall_s"],
+        "floor_peak_rss_mb": r["peak_tree_rss_mb"],
+    }
 
 
 # ---------------------------------------------------------------- one size
 
+
 def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dict:
-    night_env = {**env, "CSC_EXPORTS_ROOT": str(exports), "CSC_VAR_DIR": str(var),
-                 "CSC_WAREHOUSE": str(var / "warehouse" / "csc.duckdb"),
-                 "CSC_EXPORT_DATE": date}
+    night_env = {
+        **env,
+        "CSC_EXPORTS_ROOT": str(exports),
+        "CSC_VAR_DIR": str(var),
+        "CSC_WAREHOUSE": str(var / "warehouse" / "csc.duckdb"),
+        "CSC_EXPORT_DATE": date,
+    }
     r = run_measured([PY, "-m", "csc_pipeline.run"], night_env, cwd=ROOT)
     t = last_run_timings(home)
     if r["rc"] != 0 or t["state"] != "success":
         tail = "\n".join(r["output"].splitlines()[-40:])
-        raise RuntimeError(f"night {date} failed (rc={r['rc']}, state={t['state']}):\n{tail}\n"
-                           f"task states: {t['task_states']}")
+        raise RuntimeError(
+            f"night {date} failed (rc={r['rc']}, state={t['state']}):\n{tail}\n"
+            f"task states: {t['task_states']}"
+        )
     rows, size = csv_stats(exports, date)
     total = t["dag_run_wall_s"]
-    return {"date": date, "raw_rows": rows, "csv_mb": size / 2**20, "total_s": total,
-            "process_wall_s": r["wall_s"], "rows_per_s": rows / total if total else None,
-            "peak_rss_mb": max(r["peak_tree_rss_mb"], r["maxrss_single_mb"]),
-            "peak_tree_rss_mb": r["peak_tree_rss_mb"], "maxrss_single_mb": r["maxrss_single_mb"],
-            **{k: v for k, v in t.items() if k != "task_states"}}
+    return {
+        "date": date,
+        "raw_rows": rows,
+        "csv_mb": size / 2**20,
+        "total_s": total,
+        "process_wall_s": r["wall_s"],
+        "rows_per_s": rows / total if total else None,
+        "peak_rss_mb": max(r["peak_tree_rss_mb"], r["maxrss_single_mb"]),
+        "peak_tree_rss_mb": r["peak_tree_rss_mb"],
+        "maxrss_single_mb": r["maxrss_single_mb"],
+        **{k: v for k, v in t.items() if k != "task_states"},
+    }
 
 
 def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> dict:
@@ -282,15 +333,23 @@ def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> di
                 n["ratio_to_floor"] = n["total_s"] / n["floor_s"] if n["floor_s"] else None
                 n["night"] = i
                 nights.append(n)
-                print(f"  repeat {rep + 1} night {i} ({date}): total {n['total_s']:.1f}s, "
-                      f"process {n['process_wall_s']:.1f}s, floor {n['floor_s']:.2f}s, "
-                      f"peak RSS {n['peak_rss_mb']:.0f} MB", flush=True)
+                print(
+                    f"  repeat {rep + 1} night {i} ({date}): total {n['total_s']:.1f}s, "
+                    f"process {n['process_wall_s']:.1f}s, floor {n['floor_s']:.2f}s, "
+                    f"peak RSS {n['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
         finally:
             shutil.rmtree(var, ignore_errors=True)
         reps.append(nights)
-    return {"size": name, "params": params, "exports": str(exports.relative_to(ROOT)),
-            "generate_s": gen_s, "repeats": repeats,
-            "nights": [median_night([r[i] for r in reps]) for i in range(len(dates))]}
+    return {
+        "size": name,
+        "params": params,
+        "exports": str(exports.relative_to(ROOT)),
+        "generate_s": gen_s,
+        "repeats": repeats,
+        "nights": [median_night([r[i] for r in reps]) for i in range(len(dates))],
+    }
 
 
 def _median(values):
@@ -300,6 +359,7 @@ def _median(values):
 
 def median_night(runs: list[dict]) -> dict:
     """Medians over repeats of every number (nested dicts too); first run's other fields."""
+
     def merge(items):
         first = items[0]
         if isinstance(first, dict):
@@ -307,11 +367,13 @@ def median_night(runs: list[dict]) -> dict:
         if isinstance(first, (int, float)) and not isinstance(first, bool):
             return _median(items)
         return first
+
     out = merge(runs)
     pcs = out.pop("per_council_s", {})
     out["councils"] = len(pcs)
-    out["per_council_median_s"] = {k: _median([c.get(k) for c in pcs.values()])
-                                   for k in STAGE_COLS} if pcs else {}
+    out["per_council_median_s"] = (
+        {k: _median([c.get(k) for c in pcs.values()]) for k in STAGE_COLS} if pcs else {}
+    )
     return out
 
 
@@ -333,55 +395,93 @@ def dag_import_times(env: dict, n: int = 5) -> dict:
     for f in sorted((ROOT / "dags").glob("*.py")):
         sdk, dag = [], []
         for _ in range(n):
-            r = subprocess.run([PY, "-c", IMPORT_CODE, str(f)], env=env, capture_output=True,
-                               text=True, check=True)
+            r = subprocess.run(
+                [PY, "-c", IMPORT_CODE, str(f)], env=env, capture_output=True, text=True, check=True
+            )
             line = next(ln for ln in r.stdout.splitlines() if ln.startswith("IMPORT"))
             a, b = line.split()[1:]
             sdk.append(float(a))
             dag.append(float(b))
-        out[f.name] = {"airflow_sdk_import_s": statistics.median(sdk),
-                       "dag_file_s": statistics.median(dag), "samples": n}
+        out[f.name] = {
+            "airflow_sdk_import_s": statistics.median(sdk),
+            "dag_file_s": statistics.median(dag),
+            "samples": n,
+        }
     return out
 
 
 # ---------------------------------------------------------------- report
+
 
 def _f(v, fmt="{:.1f}"):
     return "-" if v is None else fmt.format(v)
 
 
 def print_table(results: list[dict], imports: dict) -> None:
-    cols = ["size", "night", "rows", "land", "valid", "dbt", "publ", "alerts", "airflow",
-            "total", "proc", "rows/s", "RSS MB", "floor", "x floor"]
+    cols = [
+        "size",
+        "night",
+        "rows",
+        "land",
+        "valid",
+        "dbt",
+        "publ",
+        "alerts",
+        "airflow",
+        "total",
+        "proc",
+        "rows/s",
+        "RSS MB",
+        "floor",
+        "x floor",
+    ]
     widths = [8, 5, 10, 7, 7, 7, 7, 7, 8, 7, 7, 9, 7, 6, 8]
     line = " ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))
     print("\n" + line + "\n" + "-" * len(line))
     for res in results:
         for n in res["nights"]:
             s = n["stages_s"]
-            vals = [res["size"], str(n["night"]), f"{n['raw_rows']:,}",
-                    _f(s["landing"]), _f(s["validation"]), _f(s["dbt_build"]),
-                    _f(s["publish"]), _f(s["alerts"]), _f(n["airflow_overhead_s"]),
-                    _f(n["total_s"]), _f(n["process_wall_s"]),
-                    _f(n["rows_per_s"], "{:,.0f}"), _f(n["peak_rss_mb"], "{:.0f}"),
-                    _f(n["floor_s"], "{:.2f}"), _f(n["ratio_to_floor"], "{:.0f}x")]
+            vals = [
+                res["size"],
+                str(n["night"]),
+                f"{n['raw_rows']:,}",
+                _f(s["landing"]),
+                _f(s["validation"]),
+                _f(s["dbt_build"]),
+                _f(s["publish"]),
+                _f(s["alerts"]),
+                _f(n["airflow_overhead_s"]),
+                _f(n["total_s"]),
+                _f(n["process_wall_s"]),
+                _f(n["rows_per_s"], "{:,.0f}"),
+                _f(n["peak_rss_mb"], "{:.0f}"),
+                _f(n["floor_s"], "{:.2f}"),
+                _f(n["ratio_to_floor"], "{:.0f}x"),
+            ]
             print(" ".join(v.rjust(w) for v, w in zip(vals, widths, strict=True)))
-    print("(seconds; stages from Airflow task_instance; airflow = DAG run wall - stage tasks; "
-          "total = DAG run wall; proc = whole `python -m csc_pipeline.run` process)")
+    print(
+        "(seconds; stages from Airflow task_instance; airflow = DAG run wall - stage tasks; "
+        "total = DAG run wall; proc = whole `python -m csc_pipeline.run` process)"
+    )
     for res in results:
         for n in res["nights"]:
             if n["councils"] > 1:
                 pc = n["per_council_median_s"]
-                print(f"{res['size']} night {n['night']}: {n['councils']} councils, per-council "
-                      "median: " + ", ".join(f"{k} {_f(v)}" for k, v in pc.items()))
+                print(
+                    f"{res['size']} night {n['night']}: {n['councils']} councils, per-council "
+                    "median: " + ", ".join(f"{k} {_f(v)}" for k, v in pc.items())
+                )
     for name, t in imports.items():
-        print(f"DAG import {name}: airflow.sdk {t['airflow_sdk_import_s']:.2f}s, then DAG file "
-              f"{t['dag_file_s']:.3f}s (median of {t['samples']})")
+        print(
+            f"DAG import {name}: airflow.sdk {t['airflow_sdk_import_s']:.2f}s, then DAG file "
+            f"{t['dag_file_s']:.3f}s (median of {t['samples']})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="typical only, 3 years (smoke)")
@@ -409,13 +509,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def save(stamp: str, started: dt.datetime, args, imports: dict, results: list[dict],
-         complete: bool) -> None:
-    doc = {"started_at": started.isoformat(timespec="seconds"),
-           "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-           "complete": complete, "quick": args.quick, "repeats": args.repeats,
-           "cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-           "python": sys.version.split()[0], "dag_import": imports, "results": results}
+def save(
+    stamp: str, started: dt.datetime, args, imports: dict, results: list[dict], complete: bool
+) -> None:
+    doc = {
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "complete": complete,
+        "quick": args.quick,
+        "repeats": args.repeats,
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "dag_import": imports,
+        "results": results,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_round(doc), indent=1) + "\n"
     for target in (RESULTS / f"{stamp}.json", RESULTS / "latest.json"):

@@ -31,7 +31,12 @@ def _notify_engineers(context) -> None:
 
 def _publish_deadline():
     """Opt-in Airflow deadline alert (CSC_PUBLISH_DEADLINE_ALERT=true; scheduler only)."""
-    if os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() not in {"1", "true", "yes", "on"}:
+    if os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() not in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }:
         return None
     from csc_pipeline.alerts.engineers import publish_deadline
 
@@ -66,8 +71,12 @@ def _param(name: str):
     deadline=_publish_deadline(),
     tags=["csc", "nightly", "warehouse"],
     params={
-        "export_date": Param(None, type=["null", "string"], description="YYYY-MM-DD; default: oldest pending night"),
-        "wait": Param(True, type="boolean", description="Wait for a night to arrive (False: skip if none)"),
+        "export_date": Param(
+            None, type=["null", "string"], description="YYYY-MM-DD; default: oldest pending night"
+        ),
+        "wait": Param(
+            True, type="boolean", description="Wait for a night to arrive (False: skip if none)"
+        ),
     },
     doc_md=__doc__,
 )
@@ -143,7 +152,9 @@ def csc_nightly():
             from csc_pipeline.alerts.engineers import check_publish_deadline as check
 
             run = get_current_context()["dag_run"]
-            return check(la_code, run_after=run.run_after, run_started=run.start_date or run.run_after)
+            return check(
+                la_code, run_after=run.run_after, run_started=run.start_date or run.run_after
+            )
 
         published = publish(build(validate(land(wait_for_export(la_code)))))
         alerts(published)

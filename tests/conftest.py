@@ -25,7 +25,13 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME /
 os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "test-only-" + "x" * 64)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-for var in ("CSC_EXPORTS_ROOT", "CSC_WAREHOUSE", "CSC_EXPORT_DATE", "CSC_LA_CODES", "CSC_PSEUDONYM_KEY"):
+for var in (
+    "CSC_EXPORTS_ROOT",
+    "CSC_WAREHOUSE",
+    "CSC_EXPORT_DATE",
+    "CSC_LA_CODES",
+    "CSC_PSEUDONYM_KEY",
+):
     os.environ.pop(var, None)
 os.environ["CSC_VAR_DIR"] = str(_AIRFLOW_HOME / "var")
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import duckdb
 
 
-def copy_exports(src: Path, dst: Path, *, nights: list[str] | None = None, la_code: str = "999") -> Path:
+def copy_exports(
+    src: Path, dst: Path, *, nights: list[str] | None = None, la_code: str = "999"
+) -> Path:
     """Copy an export set (optionally only some nights) to dst and return dst."""
     for night_dir in sorted((src / la_code).iterdir()):
         if nights is None or night_dir.name in nights:
@@ -37,11 +39,14 @@ def resign_manifest(night_dir: Path, files: list[str] | None = None) -> None:
 def file_hashes(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
-def table_digests(warehouse: Path, schemas: tuple[str, ...] | None = None) -> dict[str, tuple[int, str]]:
+def table_digests(
+    warehouse: Path, schemas: tuple[str, ...] | None = None
+) -> dict[str, tuple[int, str]]:
     """(row count, md5 of all rows in a canonical order) for every table in the warehouse."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
@@ -54,7 +59,7 @@ def table_digests(warehouse: Path, schemas: tuple[str, ...] | None = None) -> di
             if schemas and schema not in schemas:
                 continue
             out[f"{schema}.{table}"] = con.execute(
-                f'select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) '
+                f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
                 f'order by cast(t as varchar)), \'\')) from "{schema}"."{table}" t'
             ).fetchone()
         return out

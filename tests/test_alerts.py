@@ -44,16 +44,24 @@ def key(person_id: str) -> str:
 
 MART_COLUMNS = {
     "dim_team": "team_id varchar, team_name varchar, service_area_id varchar, service_area_name varchar",
-    "fct_assessments": ("assessment_id varchar, person_key varchar, start_date date, due_date date, "
-                        "is_open boolean, is_overdue boolean, is_due_soon boolean, working_days_open integer, "
-                        "team_id varchar, worker_id varchar"),
-    "fct_icpc": ("icpc_id varchar, person_key varchar, s47_start_date date, icpc_date date, target_date date, "
-                 "is_transfer_in boolean, dq_issue varchar, team_id varchar, worker_id varchar"),
-    "fct_cp_visits_due": ("cp_plan_id varchar, person_key varchar, plan_start_date date, "
-                          "last_seen_visit_date date, working_days_since_seen integer, team_id varchar, "
-                          "worker_id varchar"),
-    "fct_caseloads": ("snapshot_date date, worker_id varchar, team_id varchar, fte decimal(9, 4), "
-                      "children_allocated integer"),
+    "fct_assessments": (
+        "assessment_id varchar, person_key varchar, start_date date, due_date date, "
+        "is_open boolean, is_overdue boolean, is_due_soon boolean, working_days_open integer, "
+        "team_id varchar, worker_id varchar"
+    ),
+    "fct_icpc": (
+        "icpc_id varchar, person_key varchar, s47_start_date date, icpc_date date, target_date date, "
+        "is_transfer_in boolean, dq_issue varchar, team_id varchar, worker_id varchar"
+    ),
+    "fct_cp_visits_due": (
+        "cp_plan_id varchar, person_key varchar, plan_start_date date, "
+        "last_seen_visit_date date, working_days_since_seen integer, team_id varchar, "
+        "worker_id varchar"
+    ),
+    "fct_caseloads": (
+        "snapshot_date date, worker_id varchar, team_id varchar, fte decimal(9, 4), "
+        "children_allocated integer"
+    ),
 }
 
 
@@ -61,92 +69,204 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
     con = duckdb.connect(str(path))
     for schema in ("raw", "marts", "meta", "dq"):
         con.execute(f"create schema {schema}")
-    con.execute("create table meta.nights (la_code varchar, export_date date, status varchar, "
-                "published_at timestamp)")
+    con.execute(
+        "create table meta.nights (la_code varchar, export_date date, status varchar, "
+        "published_at timestamp)"
+    )
     # published at 05:10 UTC the morning after the export date
-    con.execute("insert into meta.nights values (?, ?, 'published', ?)",
-                [LA, export_date, dt.datetime.combine(D(export_date) + timedelta(days=1), dt.time(5, 10))])
+    con.execute(
+        "insert into meta.nights values (?, ?, 'published', ?)",
+        [LA, export_date, dt.datetime.combine(D(export_date) + timedelta(days=1), dt.time(5, 10))],
+    )
     con.execute("create table raw.person_pseudonyms (person_id varchar, person_key varchar)")
-    con.executemany("insert into raw.person_pseudonyms values (?, ?)", [(p, key(p)) for p in PEOPLE])
+    con.executemany(
+        "insert into raw.person_pseudonyms values (?, ?)", [(p, key(p)) for p in PEOPLE]
+    )
     con.execute("create table raw.ssd_person (pers_person_id varchar, pers_dob varchar)")
     con.executemany("insert into raw.ssd_person values (?, ?)", list(PEOPLE.items()))
     for table, columns in MART_COLUMNS.items():
         con.execute(f"create table marts.{table} ({columns})")
-    con.executemany("insert into marts.dim_team values (?, ?, ?, ?)", [
-        ("T1", "Assessment Team 1", "AS", "Assessment"),
-        ("T2", "Safeguarding Team 1", "SG", "Safeguarding"),
-        ("T3", "Brand New Team", "SG", "Safeguarding"),
-        ("T4", "Quiet Team", "AS", "Assessment"),
-    ])
     con.executemany(
-        "insert into marts.fct_assessments values (?, ?, ?, ?, true, ?, ?, ?, ?, ?)", [
+        "insert into marts.dim_team values (?, ?, ?, ?)",
+        [
+            ("T1", "Assessment Team 1", "AS", "Assessment"),
+            ("T2", "Safeguarding Team 1", "SG", "Safeguarding"),
+            ("T3", "Brand New Team", "SG", "Safeguarding"),
+            ("T4", "Quiet Team", "AS", "Assessment"),
+        ],
+    )
+    con.executemany(
+        "insert into marts.fct_assessments values (?, ?, ?, ?, true, ?, ?, ?, ?, ?)",
+        [
             ("A1", key("P00001"), D("2026-08-03"), D("2026-10-05"), True, False, 78, "T1", "W1"),
             ("A2", key("P00002"), D("2026-09-01"), D("2026-11-03"), True, False, 58, "T1", "W1"),
             ("A3", key("P00003"), D("2026-09-21"), D("2026-11-23"), False, True, 44, "T1", "W2"),
             ("A4", key("P00004"), D("2026-11-02"), D("2027-01-06"), False, False, 14, "T1", "W2"),
             ("A5", key("P00005"), D("2026-08-03"), D("2026-10-05"), True, False, 78, "T3", "W9"),
             ("A6", key("P00006"), D("2026-11-10"), D("2027-01-14"), False, False, 8, "T4", "W8"),
-        ])
+        ],
+    )
     con.executemany(
-        "insert into marts.fct_icpc values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        "insert into marts.fct_icpc values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             # S47 started 2026-10-20: 23 working days before the as-at date: overdue.
             ("C1", key("P00011"), D("2026-10-20"), None, D("2026-11-10"), False, None, "T2", "W5"),
             # started 2026-11-13: 5 working days: not yet due.
             ("C2", key("P00012"), D("2026-11-13"), None, D("2026-12-04"), False, None, "T2", "W5"),
-            ("C3", key("P00013"), D("2026-09-01"), D("2026-09-15"), D("2026-09-22"), False, None, "T2", "W5"),
-            ("C4", key("P00014"), D("2026-09-01"), None, None, True, None, "T2", "W5"),  # transfer-in
-            ("C5", key("P00015"), D("2026-09-01"), None, None, False, "icpc_date invalid", "T2", "W5"),
-        ])
+            (
+                "C3",
+                key("P00013"),
+                D("2026-09-01"),
+                D("2026-09-15"),
+                D("2026-09-22"),
+                False,
+                None,
+                "T2",
+                "W5",
+            ),
+            (
+                "C4",
+                key("P00014"),
+                D("2026-09-01"),
+                None,
+                None,
+                True,
+                None,
+                "T2",
+                "W5",
+            ),  # transfer-in
+            (
+                "C5",
+                key("P00015"),
+                D("2026-09-01"),
+                None,
+                None,
+                False,
+                "icpc_date invalid",
+                "T2",
+                "W5",
+            ),
+        ],
+    )
     con.executemany(
-        "insert into marts.fct_cp_visits_due values (?, ?, ?, ?, ?, ?, ?)", [
+        "insert into marts.fct_cp_visits_due values (?, ?, ?, ?, ?, ?, ?)",
+        [
             ("CP1", key("P00021"), D("2026-05-01"), D("2026-10-30"), 15, "T2", "W6"),  # overdue
             ("CP2", key("P00022"), D("2026-05-01"), D("2026-11-18"), 2, "T2", "W6"),
             ("CP3", key("P00023"), D("2026-10-01"), None, 36, "T2", "W6"),  # never seen: overdue
-        ])
+        ],
+    )
     con.executemany(
-        "insert into marts.fct_caseloads values (?, ?, ?, ?, ?)", [
-            (D(AS_AT), "W1", "T1", 1.0, 30),   # 30 per FTE: listed
+        "insert into marts.fct_caseloads values (?, ?, ?, ?, ?)",
+        [
+            (D(AS_AT), "W1", "T1", 1.0, 30),  # 30 per FTE: listed
             (D(AS_AT), "W2", "T1", 1.0, 20),
-            (D(AS_AT), "W3", "T1", 0.5, 14),   # 28 per FTE: listed
+            (D(AS_AT), "W3", "T1", 0.5, 14),  # 28 per FTE: listed
             (D("2026-10-31"), "W2", "T1", 1.0, 40),  # another snapshot date: ignored
-        ])
+        ],
+    )
     con.execute("""
         create table dq.dq_issues (issue_id varchar, rule_id varchar, severity varchar,
             table_name varchar, record_id varchar, person_id varchar, team_id varchar,
             worker_id varchar, description varchar, first_seen date, last_seen date,
             resolved_on date, la_code varchar)""")
-    con.executemany("insert into dq.dq_issues values (?, ?, 'warning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        ("I1", "date_order", "ssd_cin_assessments", "A7", "P00007", "T1", "W1",
-         "end 2026-01-01 before start", D(AS_AT), D(AS_AT), None, LA),
-        ("I2", "code_invalid", "ssd_cin_episodes", "R8", "P00008", "T1", "W2",
-         "bad code", D("2026-11-02"), D(AS_AT), None, LA),
-        ("I3", "code_invalid", "ssd_cin_episodes", "R9", "P00009", "T1", "W2",
-         "bad code", D("2026-10-02"), D("2026-11-01"), D("2026-11-02"), LA),  # resolved
-    ])
+    con.executemany(
+        "insert into dq.dq_issues values (?, ?, 'warning', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                "I1",
+                "date_order",
+                "ssd_cin_assessments",
+                "A7",
+                "P00007",
+                "T1",
+                "W1",
+                "end 2026-01-01 before start",
+                D(AS_AT),
+                D(AS_AT),
+                None,
+                LA,
+            ),
+            (
+                "I2",
+                "code_invalid",
+                "ssd_cin_episodes",
+                "R8",
+                "P00008",
+                "T1",
+                "W2",
+                "bad code",
+                D("2026-11-02"),
+                D(AS_AT),
+                None,
+                LA,
+            ),
+            (
+                "I3",
+                "code_invalid",
+                "ssd_cin_episodes",
+                "R9",
+                "P00009",
+                "T1",
+                "W2",
+                "bad code",
+                D("2026-10-02"),
+                D("2026-11-01"),
+                D("2026-11-02"),
+                LA,
+            ),  # resolved
+        ],
+    )
     con.close()
     return path
 
 
 def write_routing(path: Path) -> Path:
-    path.write_text(yaml.safe_dump({
-        "la_code": LA,
-        "service_areas": {
-            "AS": {"name": "Assessment", "head_of_service": {"name": "Head AS", "email": "hos.as@northbridge.example"}},
-            "SG": {"name": "Safeguarding", "head_of_service": {"name": "Head SG", "email": "hos.sg@northbridge.example"}},
-        },
-        "teams": {
-            "T1": {"name": "Assessment Team 1", "service_area": "AS",
-                   "manager": {"name": "Manager One", "email": "tm1@northbridge.example"}},
-            "T2": {"name": "Safeguarding Team 1",
-                   "manager": {"name": "Manager Two", "email": "tm2@northbridge.example"}},
-            "T4": {"name": "Quiet Team", "service_area": "AS",
-                   "manager": {"name": "Manager Four", "email": "tm4@northbridge.example"}},
-        },
-    }), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "la_code": LA,
+                "service_areas": {
+                    "AS": {
+                        "name": "Assessment",
+                        "head_of_service": {
+                            "name": "Head AS",
+                            "email": "hos.as@northbridge.example",
+                        },
+                    },
+                    "SG": {
+                        "name": "Safeguarding",
+                        "head_of_service": {
+                            "name": "Head SG",
+                            "email": "hos.sg@northbridge.example",
+                        },
+                    },
+                },
+                "teams": {
+                    "T1": {
+                        "name": "Assessment Team 1",
+                        "service_area": "AS",
+                        "manager": {"name": "Manager One", "email": "tm1@northbridge.example"},
+                    },
+                    "T2": {
+                        "name": "Safeguarding Team 1",
+                        "manager": {"name": "Manager Two", "email": "tm2@northbridge.example"},
+                    },
+                    "T4": {
+                        "name": "Quiet Team",
+                        "service_area": "AS",
+                        "manager": {"name": "Manager Four", "email": "tm4@northbridge.example"},
+                    },
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
 # --- SMTP ------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -162,7 +282,9 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append({"from": envelope.mail_from, "rcpt": sorted(envelope.rcpt_tos), "msg": msg})
+        self.messages.append(
+            {"from": envelope.mail_from, "rcpt": sorted(envelope.rcpt_tos), "msg": msg}
+        )
         return "250 Message accepted"
 
     def to(self, address: str) -> list:
@@ -186,9 +308,20 @@ class SmtpServer:
 
 
 def smtp_conn(port: int) -> str:
-    return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": {
-        "disable_ssl": True, "disable_tls": True, "from_email": "csc-pipeline@northbridge.example",
-        "timeout": 5, "retry_limit": 0}})
+    return json.dumps(
+        {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "extra": {
+                "disable_ssl": True,
+                "disable_tls": True,
+                "from_email": "csc-pipeline@northbridge.example",
+                "timeout": 5,
+                "retry_limit": 0,
+            },
+        }
+    )
 
 
 @pytest.fixture()
@@ -199,12 +332,22 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("CSC_ROUTING_FILE", str(write_routing(tmp_path / "routing.yml")))
     monkeypatch.setenv("CSC_ALERT_DEFAULT_TO", DEFAULT_TO)
     monkeypatch.setenv("CSC_ENGINEERS_EMAIL", ENGINEERS)
-    for name in ("AIRFLOW_CONN_SMTP_DEFAULT", "CSC_SMTP_CONN_ID", "CSC_ALERT_SEND_EMPTY",
-                 "CSC_CASELOAD_ALERT_THRESHOLD", "CSC_ALERT_LOG", "CSC_ALERT_FROM"):
+    for name in (
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        "CSC_SMTP_CONN_ID",
+        "CSC_ALERT_SEND_EMPTY",
+        "CSC_CASELOAD_ALERT_THRESHOLD",
+        "CSC_ALERT_LOG",
+        "CSC_ALERT_FROM",
+    ):
         monkeypatch.delenv(name, raising=False)
     warehouse = build_warehouse(tmp_path / "csc.duckdb")
-    ref = {"la_code": LA, "export_date": AS_AT, "path": str(tmp_path / "exports" / LA / AS_AT),
-           "warehouse": str(warehouse)}
+    ref = {
+        "la_code": LA,
+        "export_date": AS_AT,
+        "path": str(tmp_path / "exports" / LA / AS_AT),
+        "warehouse": str(warehouse),
+    }
     return {"var": var, "ref": ref, "tmp": tmp_path}
 
 
@@ -237,6 +380,7 @@ def html_body(msg) -> str:
 
 # --- tests -----------------------------------------------------------------------------
 
+
 def test_working_days_threshold_follows_the_spec():
     # working_days_between(a, as_at) > n  <=>  a < threshold
     from csc_pipeline.generator.workdays import calendar, to_day
@@ -266,13 +410,24 @@ def test_one_digest_per_team_to_its_manager_with_the_right_counts(env, smtp):
     assert t1["msg"]["Cc"] == "hos.as@northbridge.example"
     assert t1["from"] == "csc-pipeline@northbridge.example"
     assert result["teams"]["T1"]["counts"] == {
-        "dq_issue": 2, "assessment_overdue": 2, "assessment_due_soon": 1, "icpc_overdue": 0,
-        "cp_visit_overdue": 0, "caseload": 2, "dq_issue_new": 1}
+        "dq_issue": 2,
+        "assessment_overdue": 2,
+        "assessment_due_soon": 1,
+        "icpc_overdue": 0,
+        "cp_visit_overdue": 0,
+        "caseload": 2,
+        "dq_issue_new": 1,
+    }
     rows = attachment_rows(t1["msg"])
     assert {(r["section"], r["record_id"], r["person_id"]) for r in rows} == {
-        ("dq_issue", "A7", "P00007"), ("dq_issue", "R8", "P00008"),
-        ("assessment_overdue", "A1", "P00001"), ("assessment_overdue", "A2", "P00002"),
-        ("assessment_due_soon", "A3", "P00003"), ("caseload", "W1", ""), ("caseload", "W3", "")}
+        ("dq_issue", "A7", "P00007"),
+        ("dq_issue", "R8", "P00008"),
+        ("assessment_overdue", "A1", "P00001"),
+        ("assessment_overdue", "A2", "P00002"),
+        ("assessment_due_soon", "A3", "P00003"),
+        ("caseload", "W1", ""),
+        ("caseload", "W3", ""),
+    }
     assert [r["new_tonight"] for r in rows if r["section"] == "dq_issue"].count("Y") == 1
     body = html_body(t1["msg"])
     # counts first, then the records
@@ -284,8 +439,10 @@ def test_one_digest_per_team_to_its_manager_with_the_right_counts(env, smtp):
     assert t2["rcpt"] == ["hos.sg@northbridge.example", "tm2@northbridge.example"]
     rows = attachment_rows(t2["msg"])
     assert {(r["section"], r["record_id"], r["person_id"]) for r in rows} == {
-        ("icpc_overdue", "C1", "P00011"), ("cp_visit_overdue", "CP1", "P00021"),
-        ("cp_visit_overdue", "CP3", "P00023")}
+        ("icpc_overdue", "C1", "P00011"),
+        ("cp_visit_overdue", "CP1", "P00021"),
+        ("cp_visit_overdue", "CP3", "P00023"),
+    }
 
     # T3 is not in the routing file: default address, reported as unrouted
     (t3,) = box.to(DEFAULT_TO)
@@ -319,7 +476,11 @@ def test_rerun_of_a_night_sends_nothing_new(env, smtp):
     assert first["delivered"]["sent"] == 3
     again = send_night_alerts(env["ref"])
     assert again["delivered"] == {"sent": 0, "outbox": 0, "failed": 0}
-    assert {t: i["status"] for t, i in again["teams"].items()} == {"T1": "sent", "T2": "sent", "T3": "sent"}
+    assert {t: i["status"] for t, i in again["teams"].items()} == {
+        "T1": "sent",
+        "T2": "sent",
+        "T3": "sent",
+    }
     assert len(smtp.mailbox.messages) == 3
 
 
@@ -338,7 +499,9 @@ def test_smtp_outage_does_not_fail_and_alerts_arrive_on_the_next_run(env, monkey
     warehouse = build_warehouse(tmp_path / "next.duckdb", export_date=next_night)
     server.start()
     try:
-        up = send_night_alerts({**env["ref"], "export_date": next_night, "warehouse": str(warehouse)})
+        up = send_night_alerts(
+            {**env["ref"], "export_date": next_night, "warehouse": str(warehouse)}
+        )
     finally:
         server.stop()
     assert up["retried_from_earlier_nights"] == 3
@@ -403,7 +566,10 @@ def test_sample_routing_file_routes_every_generated_team(small_sample):
     import csv
 
     book = routing.load_routing(SAMPLE_ROUTING_FILE, LA, None, ENGINEERS)
-    assert alert_settings().routing_path(LA) == SAMPLE_ROUTING_FILE or "CSC_ROUTING_FILE" in __import__("os").environ
+    assert (
+        alert_settings().routing_path(LA) == SAMPLE_ROUTING_FILE
+        or "CSC_ROUTING_FILE" in __import__("os").environ
+    )
     night = sorted((small_sample / LA).iterdir())[-1]
     with (night / "ssd_department.csv").open(encoding="utf-8-sig") as fh:
         departments = list(csv.DictReader(fh))
@@ -417,6 +583,7 @@ def test_sample_routing_file_routes_every_generated_team(small_sample):
 
 # --- engineers ----------------------------------------------------------------------
 
+
 def test_failing_task_emails_the_engineers(env, smtp, airflow_db, monkeypatch):
     """The real DAG, run by Airflow: a night with a bad manifest is quarantined at
     `land` (a final failure) and the DAG's default on_failure_callback emails the
@@ -425,8 +592,9 @@ def test_failing_task_emails_the_engineers(env, smtp, airflow_db, monkeypatch):
 
     night = env["tmp"] / "exports" / LA / AS_AT
     night.mkdir(parents=True)
-    (night / "manifest.json").write_text(json.dumps(
-        {"contract_version": "0", "la_code": LA, "export_date": AS_AT, "files": {}}))
+    (night / "manifest.json").write_text(
+        json.dumps({"contract_version": "0", "la_code": LA, "export_date": AS_AT, "files": {}})
+    )
     monkeypatch.setenv("CSC_EXPORTS_ROOT", str(env["tmp"] / "exports"))
     monkeypatch.setenv("CSC_WAREHOUSE", str(env["tmp"] / "wh" / "csc.duckdb"))
 
@@ -434,7 +602,9 @@ def test_failing_task_emails_the_engineers(env, smtp, airflow_db, monkeypatch):
     run = dag.test(run_conf={"export_date": None, "wait": False})
     assert str(run.state) == "failed"
     (notice,) = smtp.mailbox.to(ENGINEERS)
-    assert notice["msg"]["Subject"].startswith("[CSC pipeline] FAILED: csc_nightly.council_night.land[0]")
+    assert notice["msg"]["Subject"].startswith(
+        "[CSC pipeline] FAILED: csc_nightly.council_night.land[0]"
+    )
     body = html_body(notice["msg"])
     assert "quarantined at landing" in body and "contract_version" in body
     assert not smtp.mailbox.to("tm1@northbridge.example")  # no digest for an unpublished night
@@ -476,7 +646,8 @@ def test_publish_deadline_check(env, smtp, monkeypatch):
     assert late["status"] == "late" and late["notice"] == "sent"
     (notice,) = smtp.mailbox.to(ENGINEERS)
     assert notice["msg"]["Subject"] == (
-        f"[CSC pipeline] Council {LA}: night {AS_AT} published after the 05:00 deadline")
+        f"[CSC pipeline] Council {LA}: night {AS_AT} published after the 05:00 deadline"
+    )
 
     # A later run published nothing (no export arrived): alert only once the deadline passed.
     next_run = run_after + timedelta(days=1)
@@ -487,11 +658,14 @@ def test_publish_deadline_check(env, smtp, monkeypatch):
     assert "marts not published by 07:00" in smtp.mailbox.to(ENGINEERS)[-1]["msg"]["Subject"]
 
     # British Summer Time: the 02:30 London run is 01:30 UTC; 07:00 BST is 06:00 UTC.
-    summer = engineers.deadline_for(dt.datetime(2026, 7, 1, 1, 30, tzinfo=utc), "07:00", "Europe/London")
+    summer = engineers.deadline_for(
+        dt.datetime(2026, 7, 1, 1, 30, tzinfo=utc), "07:00", "Europe/London"
+    )
     assert summer.astimezone(utc) == dt.datetime(2026, 7, 1, 6, 0, tzinfo=utc)
     # a manual run in the afternoon has until the next morning
-    assert engineers.deadline_for(dt.datetime(2026, 7, 1, 14, 0, tzinfo=utc), "07:00",
-                                  "Europe/London").date() == D("2026-07-02")
+    assert engineers.deadline_for(
+        dt.datetime(2026, 7, 1, 14, 0, tzinfo=utc), "07:00", "Europe/London"
+    ).date() == D("2026-07-02")
     monkeypatch.setenv("CSC_PUBLISH_DEADLINE", "off")
     assert check("off")["status"] == "disabled"
 
@@ -511,9 +685,15 @@ def test_optional_airflow_deadline_alert(env, smtp, monkeypatch):
     assert alert.callback.kwargs == {"deadline": "06:45"}
 
     # What the scheduler passes to the callback when the deadline is missed.
-    context = {"dag_run": {"dag_id": "csc_nightly", "dag_run_id": "scheduled__2026-11-21T02:30:00+00:00",
-                           "state": "running", "queued_at": "2026-11-21T02:30:05Z"},
-               "deadline": {"id": "x", "deadline_time": "2026-11-21T06:45:05Z"}}
+    context = {
+        "dag_run": {
+            "dag_id": "csc_nightly",
+            "dag_run_id": "scheduled__2026-11-21T02:30:00+00:00",
+            "state": "running",
+            "queued_at": "2026-11-21T02:30:05Z",
+        },
+        "deadline": {"id": "x", "deadline_time": "2026-11-21T06:45:05Z"},
+    }
     assert engineers.publish_deadline_missed(context=context, **alert.callback.kwargs) == "sent"
     (notice,) = smtp.mailbox.to(ENGINEERS)
     assert "Marts not published by 06:45" in notice["msg"]["Subject"]

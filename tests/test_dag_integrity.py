@@ -38,8 +38,12 @@ def test_retries_where_safe_never_on_quality_gate(dagbag):
     assert tasks["council_night.validate"].retries == 0
     for task_id in ("council_night.land", "council_night.build", "council_night.publish"):
         assert tasks[task_id].retries >= 1, task_id
-    for task_id in ("council_night.land", "council_night.validate", "council_night.build",
-                    "council_night.publish"):
+    for task_id in (
+        "council_night.land",
+        "council_night.validate",
+        "council_night.build",
+        "council_night.publish",
+    ):
         assert tasks[task_id].pool == "csc_warehouse"
 
 
@@ -52,8 +56,15 @@ def test_sensor_does_not_hold_a_worker(dagbag):
 def test_dag_files_do_no_heavy_work_at_import():
     """The scheduler parses DAG files constantly: they must not import the data stack
     (timing is measured by `make bench`; here we check the cause, deterministically)."""
-    heavy = ("duckdb", "pandas", "great_expectations", "dbt", "csc_pipeline.quality",
-             "csc_pipeline.landing", "csc_pipeline.generator")
+    heavy = (
+        "duckdb",
+        "pandas",
+        "great_expectations",
+        "dbt",
+        "csc_pipeline.quality",
+        "csc_pipeline.landing",
+        "csc_pipeline.generator",
+    )
     for path in sorted((REPO / "dags").glob("*.py")):
         code = (
             "import runpy, sys, airflow.sdk\n"
@@ -61,7 +72,9 @@ def test_dag_files_do_no_heavy_work_at_import():
             f"runpy.run_path({str(path)!r})\n"
             "print('\\n'.join(sorted(set(sys.modules) - before)))"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
         loaded = out.stdout.split()
         offenders = [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
         assert not offenders, f"{path.name} imports {offenders[:5]} at parse time"

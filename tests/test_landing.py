@@ -158,5 +158,7 @@ def test_rejected_night_is_quarantined_and_published_file_untouched(exports, tmp
     assert not list(warehouse.parent.glob(".*.work.duckdb"))  # discarded
     report = tmp_path / "var" / "quarantine" / "999" / f"{second_dir.name}.json"
     assert json.loads(report.read_text())["findings"][0]["check"] == "file_missing"
-    pending = [n.export_date for n in nights.pending_nights(exports, warehouse, "999", tmp_path / "var")]
+    pending = [
+        n.export_date for n in nights.pending_nights(exports, warehouse, "999", tmp_path / "var")
+    ]
     assert second_dir.name not in pending  # not retried until re-delivered

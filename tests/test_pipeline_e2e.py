@@ -51,8 +51,11 @@ def pipeline(small_sample, tmp_path_factory, airflow_db):
     """Run the DAG over the first two nights of the sample; keep night 3 for later tests."""
     root = tmp_path_factory.mktemp("e2e")
     exports = copy_exports(small_sample, root / "exports")
-    env = {"CSC_EXPORTS_ROOT": str(exports), "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
-           "CSC_VAR_DIR": str(root / "var")}
+    env = {
+        "CSC_EXPORTS_ROOT": str(exports),
+        "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
+        "CSC_VAR_DIR": str(root / "var"),
+    }
     mp = pytest.MonkeyPatch()
     for k, v in env.items():
         mp.setenv(k, v)
@@ -60,27 +63,46 @@ def pipeline(small_sample, tmp_path_factory, airflow_db):
     held_back = root / "held_back"
     shutil.move(third, held_back)
     states = [_run(), _run()]
-    yield {"root": root, "exports": exports, "warehouse": root / "wh" / "csc.duckdb",
-           "var": root / "var", "states": states, "third": third, "held_back": held_back}
+    yield {
+        "root": root,
+        "exports": exports,
+        "warehouse": root / "wh" / "csc.duckdb",
+        "var": root / "var",
+        "states": states,
+        "third": third,
+        "held_back": held_back,
+    }
     mp.undo()
 
 
 def test_nights_published_oldest_first(pipeline):
     assert pipeline["states"] == ["success", "success"]
     con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
-    rows = con.execute("select strftime(export_date, '%Y-%m-%d'), status from meta.nights order by 1").fetchall()
+    rows = con.execute(
+        "select strftime(export_date, '%Y-%m-%d'), status from meta.nights order by 1"
+    ).fetchall()
     dates = [d.name for d in night_dirs(pipeline["exports"])]
     assert rows == [(d, "published") for d in dates]
 
 
 def test_raw_and_staging_for_every_contract_table(pipeline):
     con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
-    relations = set(con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall())
+    relations = set(
+        con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    )
     relations = {r[0] for r in relations}
     for table in TABLES:
         assert f"raw.{table.name}" in relations
         assert f"staging.{STAGING[table.name]}" in relations, f"no staging model for {table.name}"
-    for mart in ("fct_assessments", "fct_cp_plans", "fct_caseloads", "fct_case_audits", "kpi_monthly"):
+    for mart in (
+        "fct_assessments",
+        "fct_cp_plans",
+        "fct_caseloads",
+        "fct_case_audits",
+        "kpi_monthly",
+    ):
         assert f"marts.{mart}" in relations
         assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0
 
@@ -90,7 +112,9 @@ def test_marts_published_as_parquet(pipeline):
     assert latest.is_symlink()
     con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
     for mart in ("kpi_monthly", "fct_assessments"):
-        from_parquet = con.execute(f"select count(*) from read_parquet('{latest / (mart + '.parquet')}')").fetchone()[0]
+        from_parquet = con.execute(
+            f"select count(*) from read_parquet('{latest / (mart + '.parquet')}')"
+        ).fetchone()[0]
         assert from_parquet == con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
 
 
@@ -125,7 +149,12 @@ def test_bad_night_is_quarantined_and_marts_survive(pipeline):
     (bad / "manifest.json").write_text((bad / "manifest.json").read_text() + "\n")  # a new delivery
     assert _run() == "success"
     con = duckdb.connect(str(warehouse), read_only=True)
-    assert con.execute("select max(export_date)::varchar from meta.nights where status = 'published'").fetchone()[0] == bad.name
+    assert (
+        con.execute(
+            "select max(export_date)::varchar from meta.nights where status = 'published'"
+        ).fetchone()[0]
+        == bad.name
+    )
 
 
 def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
@@ -136,6 +165,12 @@ def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
     copy = tmp_path / "unit.duckdb"
     shutil.copy2(pipeline["warehouse"], copy)
     last = night_dirs(pipeline["exports"])[-1].name
-    result = run_dbt("test", warehouse=copy, la_code="999", export_date=last,
-                     extra_args=["--select", "test_type:unit"], target_path=tmp_path / "target")
+    result = run_dbt(
+        "test",
+        warehouse=copy,
+        la_code="999",
+        export_date=last,
+        extra_args=["--select", "test_type:unit"],
+        target_path=tmp_path / "target",
+    )
     assert result.counts.get("pass", 0) >= 20 and not result.failures

@@ -57,7 +57,9 @@ class Settings:
         if "{la_code}" in text:
             return Path(text.format(la_code=la_code))
         if multi:
-            return self.warehouse.with_name(f"{self.warehouse.stem}_{la_code}{self.warehouse.suffix}")
+            return self.warehouse.with_name(
+                f"{self.warehouse.stem}_{la_code}{self.warehouse.suffix}"
+            )
         return self.warehouse
 
 

@@ -56,14 +56,20 @@ def run_dbt(
     """Run `dbt <command>` against one warehouse; raise DbtFailed on any error."""
     target_dir = target_path or (warehouse.parent / "dbt_target" / la_code)
     args = [
-        dbt_executable(), command,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target", target,
-        "--target-path", str(target_dir),
+        dbt_executable(),
+        command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target",
+        target,
+        "--target-path",
+        str(target_dir),
         # the as-at date goes in the environment, not --vars: a changed --vars forces
         # dbt to re-parse the whole project every night (dbt_project/macros/calendar.sql)
-        "--vars", json.dumps({"la_code": la_code}),
+        "--vars",
+        json.dumps({"la_code": la_code}),
         *(extra_args or []),
     ]
     run_env = {

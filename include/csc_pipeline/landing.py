@@ -41,8 +41,15 @@ PERSON_ID_COLUMNS: dict[str, str] = {
 class NightRejected(Exception):
     """The night cannot be landed as delivered. The message names file, row and column."""
 
-    def __init__(self, message: str, *, file: str | None = None, check: str = "landing",
-                 row: int | None = None, column: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        check: str = "landing",
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.file = file
         self.check = check
@@ -74,7 +81,9 @@ class LandingResult:
 
     def summary(self) -> str:
         if self.skipped:
-            return f"{self.la_code} {self.export_date}: already landed (same delivery), nothing to do"
+            return (
+                f"{self.la_code} {self.export_date}: already landed (same delivery), nothing to do"
+            )
         lines = [f"{self.la_code} {self.export_date}: landed {self.total_rows:,} rows"]
         for t in self.tables:
             note = ""
@@ -100,13 +109,18 @@ def _check_manifest(night: nights.Night) -> dict:
     except ValueError as exc:
         raise NightRejected(
             f"{night.manifest_path}: manifest is not valid JSON ({exc})",
-            file="manifest.json", check="manifest_invalid",
+            file="manifest.json",
+            check="manifest_invalid",
         ) from exc
     problems = []
     if str(manifest.get("contract_version")) != CONTRACT_VERSION:
-        problems.append(f"contract_version {manifest.get('contract_version')!r} is not {CONTRACT_VERSION!r}")
+        problems.append(
+            f"contract_version {manifest.get('contract_version')!r} is not {CONTRACT_VERSION!r}"
+        )
     if str(manifest.get("la_code")) != night.la_code:
-        problems.append(f"la_code {manifest.get('la_code')!r} does not match folder {night.la_code!r}")
+        problems.append(
+            f"la_code {manifest.get('la_code')!r} does not match folder {night.la_code!r}"
+        )
     if str(manifest.get("export_date")) != night.export_date:
         problems.append(
             f"export_date {manifest.get('export_date')!r} does not match folder {night.export_date!r}"
@@ -115,7 +129,8 @@ def _check_manifest(night: nights.Night) -> dict:
         problems.append("no 'files' object")
     if problems:
         raise NightRejected(
-            f"{night.manifest_path}: " + "; ".join(problems), file="manifest.json",
+            f"{night.manifest_path}: " + "; ".join(problems),
+            file="manifest.json",
             check="manifest_invalid",
         )
     return manifest
@@ -134,26 +149,33 @@ def _verify_file(night: nights.Night, table: Table, manifest: dict) -> tuple[Pat
     if entry is None:
         raise NightRejected(
             f"{night.path}: {table.file_name} is not listed in the manifest (whole table missing)",
-            file=table.file_name, check="file_missing",
+            file=table.file_name,
+            check="file_missing",
         )
     if not path.is_file():
         raise NightRejected(
             f"{path}: file listed in the manifest ({entry.get('rows')} rows) is missing",
-            file=table.file_name, check="file_missing",
+            file=table.file_name,
+            check="file_missing",
         )
     actual = sha256_file(path)
     if actual != entry.get("sha256"):
         raise NightRejected(
             f"{path}: sha256 {actual[:12]}… does not match the manifest's "
             f"{str(entry.get('sha256'))[:12]}… — the file was changed or truncated in transfer",
-            file=table.file_name, check="checksum_mismatch",
+            file=table.file_name,
+            check="checksum_mismatch",
         )
     return path, entry
 
 
 def _load_table(
-    con: duckdb.DuckDBPyConnection, night: nights.Night, table: Table, path: Path,
-    entry: dict, loaded_at,
+    con: duckdb.DuckDBPyConnection,
+    night: nights.Night,
+    table: Table,
+    path: Path,
+    entry: dict,
+    loaded_at,
 ) -> TableLoad:
     header = _header(path)
     by_lower = {h.lower(): h for h in header}
@@ -163,7 +185,9 @@ def _load_table(
     if not header or len(by_lower) != len(header):
         raise NightRejected(
             f"{path}: row 1 (header): duplicate or empty column names {header!r}",
-            file=table.file_name, check="header_invalid", row=1,
+            file=table.file_name,
+            check="header_invalid",
+            row=1,
         )
     selects = []
     for col in table.warehouse_columns:
@@ -204,16 +228,22 @@ def _load_table(
         raise NightRejected(
             f"{path}: row {int(line) - 1} (file line {line}), column {column}: "
             f"the CSV cannot be parsed ({message.splitlines()[0]}){more}",
-            file=table.file_name, check="csv_unparseable", row=int(line) - 1, column=column,
+            file=table.file_name,
+            check="csv_unparseable",
+            row=int(line) - 1,
+            column=column,
         )
     rows = con.execute(f"select count(*) from raw.{table.name}").fetchone()[0]
     manifest_rows = int(entry.get("rows", -1))
     if rows != manifest_rows:
         raise NightRejected(
             f"{path}: {rows:,} data rows but the manifest says {manifest_rows:,}",
-            file=table.file_name, check="rowcount_mismatch",
+            file=table.file_name,
+            check="rowcount_mismatch",
         )
-    return TableLoad(table.name, table.file_name, entry["sha256"], manifest_rows, rows, extra, missing)
+    return TableLoad(
+        table.name, table.file_name, entry["sha256"], manifest_rows, rows, extra, missing
+    )
 
 
 def _locate_bad_row(path: Path, table: Table, width: int, exc: Exception) -> NightRejected:
@@ -229,15 +259,23 @@ def _locate_bad_row(path: Path, table: Table, width: int, exc: Exception) -> Nig
                     return NightRejected(
                         f"{path}: row {row_number} (file line {reader.line_num}), column {column}: "
                         f"{len(row)} fields where the header has {width}",
-                        file=table.file_name, check="csv_unparseable", row=row_number, column=column,
+                        file=table.file_name,
+                        check="csv_unparseable",
+                        row=row_number,
+                        column=column,
                     )
         except csv.Error as err:
             return NightRejected(
                 f"{path}: file line {reader.line_num}: the CSV cannot be parsed ({err})",
-                file=table.file_name, check="csv_unparseable", row=reader.line_num - 1,
+                file=table.file_name,
+                check="csv_unparseable",
+                row=reader.line_num - 1,
             )
-    return NightRejected(f"{path}: the CSV cannot be parsed ({str(exc).splitlines()[0]})",
-                         file=table.file_name, check="csv_unparseable")
+    return NightRejected(
+        f"{path}: the CSV cannot be parsed ({str(exc).splitlines()[0]})",
+        file=table.file_name,
+        check="csv_unparseable",
+    )
 
 
 def _pseudonyms(con: duckdb.DuckDBPyConnection, la_code: str) -> None:
@@ -247,9 +285,16 @@ def _pseudonyms(con: duckdb.DuckDBPyConnection, la_code: str) -> None:
         f"select {col} as person_id from raw.{tbl} where {col} is not null"
         for tbl, col in PERSON_ID_COLUMNS.items()
     )
-    ids = [r[0] for r in con.execute(f"select distinct trim(person_id) from ({union}) order by 1").fetchall()]
+    ids = [
+        r[0]
+        for r in con.execute(
+            f"select distinct trim(person_id) from ({union}) order by 1"
+        ).fetchall()
+    ]
     keys = [hmac.new(key, pid.encode(), hashlib.sha256).hexdigest() for pid in ids]
-    con.execute("create or replace table raw.person_pseudonyms (person_id varchar primary key, person_key varchar not null)")
+    con.execute(
+        "create or replace table raw.person_pseudonyms (person_id varchar primary key, person_key varchar not null)"
+    )
     frame = pd.DataFrame({"person_id": ids, "person_key": keys}, dtype="string")
     con.register("_pseudo", frame)
     con.execute("insert into raw.person_pseudonyms select person_id, person_key from _pseudo")
@@ -265,7 +310,9 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
     so the result is still identical).
     """
     if not night.is_complete:
-        raise NightRejected(f"{night.path}: no manifest.json — the night is not complete", check="incomplete")
+        raise NightRejected(
+            f"{night.path}: no manifest.json — the night is not complete", check="incomplete"
+        )
     manifest = _check_manifest(night)
     manifest_sha = night.manifest_sha256()
     verified = {t.name: _verify_file(night, t, manifest) for t in TABLES}
@@ -296,8 +343,18 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
             con.executemany(
                 "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    [night.la_code, night.export_date, t.table, t.file, t.sha256, t.manifest_rows,
-                     t.rows_loaded, t.extra_columns, t.missing_columns, loaded_at]
+                    [
+                        night.la_code,
+                        night.export_date,
+                        t.table,
+                        t.file,
+                        t.sha256,
+                        t.manifest_rows,
+                        t.rows_loaded,
+                        t.extra_columns,
+                        t.missing_columns,
+                        loaded_at,
+                    ]
                     for t in loads
                 ],
             )
@@ -317,8 +374,13 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
         except BaseException:
             con.execute("rollback")
             raise
-        log.info("landed %s %s: %d tables, %d rows", night.la_code, night.export_date,
-                 len(loads), sum(t.rows_loaded for t in loads))
+        log.info(
+            "landed %s %s: %d tables, %d rows",
+            night.la_code,
+            night.export_date,
+            len(loads),
+            sum(t.rows_loaded for t in loads),
+        )
         return LandingResult(night.la_code, night.export_date, False, loads)
     finally:
         con.close()
@@ -330,7 +392,9 @@ def _current_raw_night(con: duckdb.DuckDBPyConnection) -> str | None:
     ).fetchone()[0]
     if not exists:
         return None
-    row = con.execute("select strftime(max(_export_date), '%Y-%m-%d') from raw.ssd_person").fetchone()
+    row = con.execute(
+        "select strftime(max(_export_date), '%Y-%m-%d') from raw.ssd_person"
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -340,6 +404,6 @@ def _logged_loads(con: duckdb.DuckDBPyConnection, night: nights.Night) -> list[T
         "from meta.load_log where la_code = ? and export_date = ? order by table_name",
         [night.la_code, night.export_date],
     ).fetchall()
-    return [TableLoad(r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or [])) for r in rows]
-
-
+    return [
+        TableLoad(r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or [])) for r in rows
+    ]

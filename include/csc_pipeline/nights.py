@@ -86,7 +86,9 @@ def councils(exports_root: Path) -> list[str]:
     """Council codes with an export folder, sorted."""
     if not exports_root.is_dir():
         return []
-    return sorted(p.name for p in exports_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p.name for p in exports_root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
 
 
 def complete_nights(exports_root: Path, la_code: str) -> list[Night]:
@@ -95,9 +97,7 @@ def complete_nights(exports_root: Path, la_code: str) -> list[Night]:
     if not base.is_dir():
         return []
     nights = [
-        Night(la_code, p.name, p)
-        for p in base.iterdir()
-        if p.is_dir() and DATE_RE.match(p.name)
+        Night(la_code, p.name, p) for p in base.iterdir() if p.is_dir() and DATE_RE.match(p.name)
     ]
     return sorted((n for n in nights if n.is_complete), key=lambda n: n.export_date)
 

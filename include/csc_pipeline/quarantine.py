@@ -19,8 +19,9 @@ def report_path(var_dir: Path, night: Night) -> Path:
     return var_dir / "quarantine" / night.la_code / f"{night.export_date}.json"
 
 
-def quarantine(var_dir: Path, night: Night, *, stage: str, message: str,
-               findings: list[dict] | None = None) -> Path:
+def quarantine(
+    var_dir: Path, night: Night, *, stage: str, message: str, findings: list[dict] | None = None
+) -> Path:
     """Write (or overwrite) the quarantine report of a night and return its path."""
     path = report_path(var_dir, night)
     path.parent.mkdir(parents=True, exist_ok=True)

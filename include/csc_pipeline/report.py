@@ -14,10 +14,12 @@ from csc_pipeline.config import Settings
 
 
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0])
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
 
 
 def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
@@ -28,11 +30,14 @@ def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
     try:
         nights = con.execute(
             "select strftime(export_date, '%Y-%m-%d'), status from meta.nights "
-            "where la_code = ? order by export_date", [la_code]
+            "where la_code = ? order by export_date",
+            [la_code],
         ).fetchall()
         published = [d for d, s in nights if s == "published"]
-        lines.append(f"  nights published: {len(published)}"
-                     + (f" (latest {published[-1]})" if published else ""))
+        lines.append(
+            f"  nights published: {len(published)}"
+            + (f" (latest {published[-1]})" if published else "")
+        )
         quarantine_dir = cfg.var_dir / "quarantine" / la_code
         if quarantine_dir.is_dir():
             for report in sorted(quarantine_dir.glob("*.json")):
@@ -40,7 +45,8 @@ def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
         if published:
             loads = con.execute(
                 "select table_name, rows_loaded from meta.load_log where la_code = ? and export_date = ? "
-                "order by table_name", [la_code, published[-1]]
+                "order by table_name",
+                [la_code, published[-1]],
             ).fetchall()
             lines.append(f"  raw rows landed on {published[-1]}: {sum(r for _, r in loads):,}")
             for table, rows in loads:
@@ -80,15 +86,21 @@ def _dq_summary(con: duckdb.DuckDBPyConnection, export_date: str | None) -> list
     resolved = con.execute(
         "select count(*) from dq.dq_issues where resolved_on = ?::date", [export_date]
     ).fetchone()[0]
-    out = [f"  data quality on {export_date}: {sum(r[2] for r in rows):,} open issues, "
-           f"{sum(r[3] for r in rows):,} new tonight, {resolved:,} resolved tonight"]
+    out = [
+        f"  data quality on {export_date}: {sum(r[2] for r in rows):,} open issues, "
+        f"{sum(r[3] for r in rows):,} new tonight, {resolved:,} resolved tonight"
+    ]
     out += [f"    {sev:<8} {rule:<34}{n:>8,} open {new:>6,} new" for rule, sev, n, new in rows]
     return out
 
 
 HEADLINE_KPIS = (
-    "ASSESS_45WD_PCT", "CP_REPEAT_EVER_PCT", "CP_REPEAT_2Y_PCT", "CASELOAD_PER_FTE",
-    "AUDIT_GOOD_PLUS_PCT", "AUDIT_DOWNGRADE_PCT",
+    "ASSESS_45WD_PCT",
+    "CP_REPEAT_EVER_PCT",
+    "CP_REPEAT_2Y_PCT",
+    "CASELOAD_PER_FTE",
+    "AUDIT_GOOD_PLUS_PCT",
+    "AUDIT_DOWNGRADE_PCT",
 )
 
 
@@ -117,9 +129,13 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
             last_period = period
         if value is None:
             shown = "n/a"
-        elif code == "CASELOAD_PER_FTE" or (unit and "fraction" not in str(unit).lower() and "pct" not in code.lower()):
+        elif code == "CASELOAD_PER_FTE" or (
+            unit and "fraction" not in str(unit).lower() and "pct" not in code.lower()
+        ):
             shown = f"{float(value):.1f}"
         else:
             shown = f"{100 * float(value):.1f}%"
-        out.append(f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}")
+        out.append(
+            f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}"
+        )
     return out

@@ -71,7 +71,9 @@ def run_night(dag, export_date: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--max-nights", type=int, default=50)
     args = parser.parse_args(argv)
 
@@ -94,9 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     previous: dict | None = None
     for _ in range(args.max_nights if not cfg.export_date else 1):
-        pending = {c: [n.export_date for n in nights.pending_nights(
-                       cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir)]
-                   for c in codes}
+        pending = {
+            c: [
+                n.export_date
+                for n in nights.pending_nights(
+                    cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir
+                )
+            ]
+            for c in codes
+        }
         if not cfg.export_date and not any(pending.values()):
             break
         if pending == previous:  # the last run changed nothing: stop rather than loop

@@ -37,7 +37,9 @@ def warehouse_for(la_code: str, cfg: Settings | None = None) -> Path:
     return cfg.warehouse_for(la_code, multi=len(council_codes(cfg)) > 1)
 
 
-def select_night(la_code: str, export_date: str | None = None, cfg: Settings | None = None) -> dict | None:
+def select_night(
+    la_code: str, export_date: str | None = None, cfg: Settings | None = None
+) -> dict | None:
     """The night to process: the given date (must be complete), else the oldest pending."""
     cfg = cfg or settings()
     warehouse = warehouse_for(la_code, cfg)
@@ -50,8 +52,12 @@ def select_night(la_code: str, export_date: str | None = None, cfg: Settings | N
         if not pending:
             return None
         night = pending[0]
-    return {"la_code": la_code, "export_date": night.export_date, "path": str(night.path),
-            "warehouse": str(warehouse)}
+    return {
+        "la_code": la_code,
+        "export_date": night.export_date,
+        "path": str(night.path),
+        "warehouse": str(warehouse),
+    }
 
 
 def _night(ref: dict) -> nights.Night:
@@ -70,11 +76,16 @@ def land(ref: dict, cfg: Settings | None = None) -> dict:
     except NightRejected as exc:
         workspace.discard(warehouse, night.export_date)
         report = quarantine.quarantine(
-            cfg.var_dir, night, stage="landing", message=str(exc),
+            cfg.var_dir,
+            night,
+            stage="landing",
+            message=str(exc),
             findings=[{"file": exc.file, "check": exc.check, "row": exc.row, "column": exc.column}],
         )
-        raise NightQuarantined(f"Night {night.la_code} {night.export_date} quarantined at landing: "
-                               f"{exc} (report: {report})") from exc
+        raise NightQuarantined(
+            f"Night {night.la_code} {night.export_date} quarantined at landing: "
+            f"{exc} (report: {report})"
+        ) from exc
     except Exception:
         workspace.discard(warehouse, night.export_date)
         raise
@@ -88,12 +99,17 @@ def validate(ref: dict, cfg: Settings | None = None) -> dict:
 
     cfg = cfg or settings()
     night, warehouse = _night(ref), Path(ref["warehouse"])
-    result = run_gate(Path(ref["work"]), night.la_code, night.export_date, night.path, cfg.dq_docs_dir)
+    result = run_gate(
+        Path(ref["work"]), night.la_code, night.export_date, night.path, cfg.dq_docs_dir
+    )
     if result.is_quarantined:
         workspace.discard(warehouse, night.export_date)
         message = format_critical_message(result)
         report = quarantine.quarantine(
-            cfg.var_dir, night, stage="validation", message=message,
+            cfg.var_dir,
+            night,
+            stage="validation",
+            message=message,
             findings=[f.as_dict() for f in result.critical],
         )
         raise NightQuarantined(f"{message}\n(report: {report})")
@@ -108,9 +124,13 @@ def build(ref: dict, cfg: Settings | None = None) -> dict:
     try:
         # dbt unit tests pin the definitions, not the night's data: CI runs them
         # (tests/test_pipeline_e2e.py), the nightly build skips them (see bench/README.md).
-        result = run_dbt("build", warehouse=Path(ref["work"]), la_code=night.la_code,
-                         export_date=night.export_date,
-                         extra_args=["--exclude", "test_type:unit"])
+        result = run_dbt(
+            "build",
+            warehouse=Path(ref["work"]),
+            la_code=night.la_code,
+            export_date=night.export_date,
+            extra_args=["--exclude", "test_type:unit"],
+        )
     except Exception:
         workspace.discard(Path(ref["warehouse"]), night.export_date)
         raise
@@ -135,8 +155,13 @@ def publish(ref: dict, cfg: Settings | None = None) -> dict:
         for table in tables:
             target = str(out_dir / f"{table}.parquet").replace("'", "''")
             con.execute(f"copy marts.{table} to '{target}' (format parquet)")
-        nights.set_status(con, night.la_code, night.export_date, nights.STATUS_PUBLISHED,
-                          manifest_sha256=night.manifest_sha256())
+        nights.set_status(
+            con,
+            night.la_code,
+            night.export_date,
+            nights.STATUS_PUBLISHED,
+            manifest_sha256=night.manifest_sha256(),
+        )
         con.execute("checkpoint")
     finally:
         con.close()
@@ -159,9 +184,11 @@ def night_report(warehouse: Path) -> dict[str, Any]:
     """What the published warehouse holds (for the run summary)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        schemas = dict(con.execute(
-            "select table_schema, count(*) from information_schema.tables group by 1 order by 1"
-        ).fetchall())
+        schemas = dict(
+            con.execute(
+                "select table_schema, count(*) from information_schema.tables group by 1 order by 1"
+            ).fetchall()
+        )
         last = con.execute(
             "select strftime(max(export_date), '%Y-%m-%d') from meta.nights where status = 'published'"
         ).fetchone()[0]

@@ -70,8 +70,7 @@ def publish(warehouse: Path, export_date: str) -> None:
     building = marker.read_text().strip() if marker.exists() else None
     if building != export_date:
         raise RuntimeError(
-            f"the working copy {work} belongs to night {building}, not {export_date}: "
-            "not published"
+            f"the working copy {work} belongs to night {building}, not {export_date}: not published"
         )
     checkpoint(work)
     os.replace(work, warehouse)

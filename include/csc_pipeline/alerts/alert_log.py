@@ -89,20 +89,36 @@ class AlertLog:
     def __exit__(self, *exc) -> None:
         self.con.close()
 
-    def record(self, *, la_code: str, export_date: str, team_id: str, team_name: str | None,
-               message: Message, counts: dict, routed: bool, kind: str = KIND_TEAM_DIGEST) -> str:
+    def record(
+        self,
+        *,
+        la_code: str,
+        export_date: str,
+        team_id: str,
+        team_name: str | None,
+        message: Message,
+        counts: dict,
+        routed: bool,
+        kind: str = KIND_TEAM_DIGEST,
+    ) -> str:
         """Queue a message (idempotent); returns the row's status.
 
         A new alert is 'pending'. An alert already delivered is left alone (never sent
         twice); one not yet delivered gets tonight's content and recipients.
         """
         recipients = ", ".join(message.to + message.cc)
-        payload = (json.dumps(list(message.to)), json.dumps(list(message.cc)), message.html,
-                   message.attachment_name, message.attachment)
+        payload = (
+            json.dumps(list(message.to)),
+            json.dumps(list(message.cc)),
+            message.html,
+            message.attachment_name,
+            message.attachment,
+        )
         with self.con:
             self.con.execute("begin immediate")
-            row = self.con.execute("select status from alert_log where alert_id = ?",
-                                   [message.alert_id]).fetchone()
+            row = self.con.execute(
+                "select status from alert_log where alert_id = ?", [message.alert_id]
+            ).fetchone()
             if row is not None and row["status"] in DELIVERED:
                 return row["status"]
             if row is None:
@@ -110,21 +126,44 @@ class AlertLog:
                     "insert into alert_log (alert_id, la_code, export_date, team_id, kind, team_name, "
                     "recipients, subject, status, attempts, record_count, counts_json, routed, created_at) "
                     "values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
-                    [message.alert_id, la_code, export_date, team_id, kind, team_name, recipients,
-                     message.subject, sum(v for k, v in counts.items() if k != "dq_issue_new"),
-                     json.dumps(counts), int(routed), _now()])
-                self.con.execute("insert into alert_payload values (?, ?, ?, ?, ?, ?)",
-                                 [message.alert_id, *payload])
+                    [
+                        message.alert_id,
+                        la_code,
+                        export_date,
+                        team_id,
+                        kind,
+                        team_name,
+                        recipients,
+                        message.subject,
+                        sum(v for k, v in counts.items() if k != "dq_issue_new"),
+                        json.dumps(counts),
+                        int(routed),
+                        _now(),
+                    ],
+                )
+                self.con.execute(
+                    "insert into alert_payload values (?, ?, ?, ?, ?, ?)",
+                    [message.alert_id, *payload],
+                )
                 return "pending"
             self.con.execute(
                 "update alert_log set team_name = ?, recipients = ?, subject = ?, record_count = ?, "
                 "counts_json = ?, routed = ? where alert_id = ?",
-                [team_name, recipients, message.subject,
-                 sum(v for k, v in counts.items() if k != "dq_issue_new"), json.dumps(counts),
-                 int(routed), message.alert_id])
+                [
+                    team_name,
+                    recipients,
+                    message.subject,
+                    sum(v for k, v in counts.items() if k != "dq_issue_new"),
+                    json.dumps(counts),
+                    int(routed),
+                    message.alert_id,
+                ],
+            )
             self.con.execute(
                 "update alert_payload set to_json = ?, cc_json = ?, html = ?, attachment_name = ?, "
-                "attachment = ? where alert_id = ?", [*payload, message.alert_id])
+                "attachment = ? where alert_id = ?",
+                [*payload, message.alert_id],
+            )
             return row["status"]
 
     def due(self, la_code: str, max_attempts: int) -> list[tuple[sqlite3.Row, Message]]:
@@ -133,9 +172,24 @@ class AlertLog:
             "select l.*, p.to_json, p.cc_json, p.html, p.attachment_name, p.attachment "
             "from alert_log l join alert_payload p using (alert_id) "
             "where l.la_code = ? and l.status in ('pending', 'failed') and l.attempts < ? "
-            "order by l.export_date, l.team_id", [la_code, max_attempts]).fetchall()
-        return [(r, Message(r["alert_id"], tuple(json.loads(r["to_json"])), tuple(json.loads(r["cc_json"])),
-                            r["subject"], r["html"], r["attachment_name"], r["attachment"])) for r in rows]
+            "order by l.export_date, l.team_id",
+            [la_code, max_attempts],
+        ).fetchall()
+        return [
+            (
+                r,
+                Message(
+                    r["alert_id"],
+                    tuple(json.loads(r["to_json"])),
+                    tuple(json.loads(r["cc_json"])),
+                    r["subject"],
+                    r["html"],
+                    r["attachment_name"],
+                    r["attachment"],
+                ),
+            )
+            for r in rows
+        ]
 
     def mark(self, alert_id_: str, status: str, error: str | None = None) -> None:
         """Record one delivery attempt."""
@@ -144,7 +198,8 @@ class AlertLog:
         self.con.execute(
             "update alert_log set status = ?, attempts = attempts + 1, last_error = ?, "
             "sent_at = case when ? in ('sent', 'outbox') then ? else sent_at end where alert_id = ?",
-            [status, error, status, _now(), alert_id_])
+            [status, error, status, _now(), alert_id_],
+        )
 
     def rows(self, la_code: str | None = None, export_date: str | None = None) -> list[dict]:
         sql, args = "select * from alert_log where 1 = 1", []

@@ -69,12 +69,16 @@ def to_mime(message: Message, from_email: str) -> EmailMessage:
     if message.cc:
         mime["Cc"] = ", ".join(message.cc)
     mime["Date"] = formatdate(localtime=True)
-    mime["Message-ID"] = message.message_id if message.alert_id else make_msgid(domain="csc-pipeline")
+    mime["Message-ID"] = (
+        message.message_id if message.alert_id else make_msgid(domain="csc-pipeline")
+    )
     if message.alert_id:
         mime["X-CSC-Alert-Id"] = message.alert_id
     mime.set_content(message.html, subtype="html")
     if message.attachment_name:
-        mime.add_attachment(message.attachment or "", subtype="csv", filename=message.attachment_name)
+        mime.add_attachment(
+            message.attachment or "", subtype="csv", filename=message.attachment_name
+        )
     return mime
 
 
@@ -129,9 +133,16 @@ class SmtpSender:
             files.append(str(attachment))
         try:
             self._connected().send_email_smtp(
-                to=list(message.to), cc=list(message.cc) or None, subject=message.subject,
-                html_content=message.html, from_email=self.from_email, files=files,
-                custom_headers={"Message-ID": message.message_id, "X-CSC-Alert-Id": message.alert_id},
+                to=list(message.to),
+                cc=list(message.cc) or None,
+                subject=message.subject,
+                html_content=message.html,
+                from_email=self.from_email,
+                files=files,
+                custom_headers={
+                    "Message-ID": message.message_id,
+                    "X-CSC-Alert-Id": message.alert_id,
+                },
             )
         except BaseException:
             self._close()  # the next message starts on a fresh connection

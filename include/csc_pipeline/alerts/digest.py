@@ -26,8 +26,17 @@ from csc_pipeline.alerts.settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
-CSV_COLUMNS = ("section", "record_type", "record_id", "person_id", "worker_id", "date_label",
-               "date", "detail", "new_tonight")
+CSV_COLUMNS = (
+    "section",
+    "record_type",
+    "record_id",
+    "person_id",
+    "worker_id",
+    "date_label",
+    "date",
+    "detail",
+    "new_tonight",
+)
 NO_TEAM = "(no team)"
 
 
@@ -67,7 +76,9 @@ class TeamDigest:
     def counts(self) -> dict[str, int]:
         found = Counter(r["section"] for r in self.records)
         counts = {s: found.get(s, 0) for s in queries.SECTIONS}
-        counts["dq_issue_new"] = sum(1 for r in self.records if r["section"] == "dq_issue" and r["is_new"])
+        counts["dq_issue_new"] = sum(
+            1 for r in self.records if r["section"] == "dq_issue" and r["is_new"]
+        )
         return counts
 
     @property
@@ -124,16 +135,25 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
     finally:
         con.close()
     for digest in teams.values():
-        digest.records.sort(key=lambda r: (list(queries.SECTIONS).index(r["section"]),
-                                           r["date_value"] or dt.date.min, str(r["record_id"])))
+        digest.records.sort(
+            key=lambda r: (
+                list(queries.SECTIONS).index(r["section"]),
+                r["date_value"] or dt.date.min,
+                str(r["record_id"]),
+            )
+        )
     return NightRecords(la_code, export_date, teams, unavailable, published)
 
 
 # --- rendering -------------------------------------------------------------------------
 
+
 def headings(s: AlertSettings) -> dict[str, str]:
-    values = {"icpc_days": s.icpc_working_days, "visit_days": s.cp_visit_working_days,
-              "caseload_limit": s.caseload_threshold}
+    values = {
+        "icpc_days": s.icpc_working_days,
+        "visit_days": s.cp_visit_working_days,
+        "caseload_limit": s.caseload_threshold,
+    }
     return {k: v.format(**values) for k, v in queries.SECTIONS.items()}
 
 
@@ -144,7 +164,9 @@ def subject(council: str, digest: TeamDigest, export_date: str) -> str:
 
 
 def _date(value) -> str:
-    return value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
+    return (
+        value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
+    )
 
 
 def render_csv(digest: TeamDigest) -> str:
@@ -152,52 +174,84 @@ def render_csv(digest: TeamDigest) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for r in digest.records:
-        writer.writerow((r["section"], r["record_type"], r["record_id"], r["person_id"] or "",
-                         r["worker_id"] or "", r["date_label"], _date(r["date_value"]),
-                         r["detail"] or "", "Y" if r["is_new"] else ""))
+        writer.writerow(
+            (
+                r["section"],
+                r["record_type"],
+                r["record_id"],
+                r["person_id"] or "",
+                r["worker_id"] or "",
+                r["date_label"],
+                _date(r["date_value"]),
+                r["detail"] or "",
+                "Y" if r["is_new"] else "",
+            )
+        )
     return out.getvalue()
 
 
-def render_html(council: str, digest: TeamDigest, export_date: str, s: AlertSettings,
-                unavailable: dict[str, str] | None = None, manager_name: str | None = None) -> str:
+def render_html(
+    council: str,
+    digest: TeamDigest,
+    export_date: str,
+    s: AlertSettings,
+    unavailable: dict[str, str] | None = None,
+    manager_name: str | None = None,
+) -> str:
     e = html.escape
     titles = headings(s)
     counts = digest.counts()
     parts = [
-        "<html><body style=\"font-family: Arial, sans-serif; font-size: 14px\">",
+        '<html><body style="font-family: Arial, sans-serif; font-size: 14px">',
         f"<h2>{e(digest.label)}: nightly digest as at {e(export_date)}</h2>",
         f"<p>{'Dear ' + e(manager_name) + ',' if manager_name else 'Hello,'}</p>",
         f"<p>From {e(council)}'s case-system export of {e(export_date)}, your team has:</p>",
-        "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse: collapse\">",
+        '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">',
     ]
     for section, title in titles.items():
-        extra = f" ({counts['dq_issue_new']} new tonight)" if section == "dq_issue" and counts[section] else ""
-        parts.append(f"<tr><td>{e(title)}</td><td align=\"right\"><b>{counts[section]}</b>{e(extra)}</td></tr>")
+        extra = (
+            f" ({counts['dq_issue_new']} new tonight)"
+            if section == "dq_issue" and counts[section]
+            else ""
+        )
+        parts.append(
+            f'<tr><td>{e(title)}</td><td align="right"><b>{counts[section]}</b>{e(extra)}</td></tr>'
+        )
     parts.append("</table>")
     if unavailable:
-        parts.append("<p><i>Not checked tonight (a data model was missing; see the pipeline's run log): "
-                     + e(", ".join(sorted(unavailable))) + ".</i></p>")
-    parts.append("<p>The records are listed below and in the attached CSV. Person ids are the "
-                 "case system's ids: search for them in the case system.</p>")
+        parts.append(
+            "<p><i>Not checked tonight (a data model was missing; see the pipeline's run log): "
+            + e(", ".join(sorted(unavailable)))
+            + ".</i></p>"
+        )
+    parts.append(
+        "<p>The records are listed below and in the attached CSV. Person ids are the "
+        "case system's ids: search for them in the case system.</p>"
+    )
     for section, title in titles.items():
         rows = [r for r in digest.records if r["section"] == section]
         if not rows:
             continue
         parts.append(f"<h3>{e(title)}: {len(rows)}</h3>")
-        parts.append("<table border=\"1\" cellpadding=\"3\" cellspacing=\"0\" style=\"border-collapse: collapse\">"
-                     "<tr><th>Record</th><th>Record id</th><th>Person id</th><th>Worker id</th>"
-                     "<th>Date</th><th>Detail</th></tr>")
+        parts.append(
+            '<table border="1" cellpadding="3" cellspacing="0" style="border-collapse: collapse">'
+            "<tr><th>Record</th><th>Record id</th><th>Person id</th><th>Worker id</th>"
+            "<th>Date</th><th>Detail</th></tr>"
+        )
         for r in rows:
             new = " <b>(new)</b>" if r["is_new"] else ""
             parts.append(
                 f"<tr><td>{e(str(r['record_type']))}</td><td>{e(str(r['record_id']))}</td>"
                 f"<td>{e(str(r['person_id'] or ''))}</td><td>{e(str(r['worker_id'] or ''))}</td>"
                 f"<td>{e(str(r['date_label']))} {e(_date(r['date_value']))}</td>"
-                f"<td>{e(str(r['detail'] or ''))}{new}</td></tr>")
+                f"<td>{e(str(r['detail'] or ''))}{new}</td></tr>"
+            )
         parts.append("</table>")
-    parts.append("<p style=\"color: #555\">Sent automatically by the CSC data pipeline. This email "
-                 "holds case-system record ids only (no names or dates of birth); keep it within "
-                 "the council.</p></body></html>")
+    parts.append(
+        '<p style="color: #555">Sent automatically by the CSC data pipeline. This email '
+        "holds case-system record ids only (no names or dates of birth); keep it within "
+        "the council.</p></body></html>"
+    )
     return "\n".join(parts)
 
 

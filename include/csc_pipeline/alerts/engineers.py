@@ -62,8 +62,13 @@ def notify_engineers(subject: str, html_content: str, context=None) -> str:
         if conn is not None:
             from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-            SmtpNotifier(to=s.engineers_email, from_email=from_email, subject=subject,
-                         html_content=html_content, smtp_conn_id=s.smtp_conn_id).notify(context or {})
+            SmtpNotifier(
+                to=s.engineers_email,
+                from_email=from_email,
+                subject=subject,
+                html_content=html_content,
+                smtp_conn_id=s.smtp_conn_id,
+            ).notify(context or {})
             return "sent"
     except Exception as exc:  # mail server down: keep the notice in the outbox instead
         error = f"{type(exc).__name__}: {exc}"
@@ -73,7 +78,9 @@ def notify_engineers(subject: str, html_content: str, context=None) -> str:
     slug = delivery_safe(subject)[:80]
     note = f"<p><i>Not emailed: {html.escape(error)}</i></p>" if error else ""
     message = delivery.Message("", (s.engineers_email,), (), subject, note + html_content)
-    path = delivery.write_outbox(s.outbox_dir / "engineers" / f"{stamp}_{slug}.eml", message, from_email)
+    path = delivery.write_outbox(
+        s.outbox_dir / "engineers" / f"{stamp}_{slug}.eml", message, from_email
+    )
     log.warning("Engineers' notice written to %s: %s", path, subject)
     return str(path)
 
@@ -99,6 +106,7 @@ class EngineersNotifier(BaseNotifier):
 
 
 # --- publish deadline ----------------------------------------------------------------
+
 
 def _hhmm(text: str, name: str) -> timedelta:
     try:
@@ -134,8 +142,14 @@ def deadline_for(run_after: datetime, deadline: str, tz: str) -> datetime:
     return due
 
 
-def check_publish_deadline(la_code: str, run_after: datetime, run_started: datetime,
-                           now: datetime | None = None, warehouse=None, cfg=None) -> dict:
+def check_publish_deadline(
+    la_code: str,
+    run_after: datetime,
+    run_started: datetime,
+    now: datetime | None = None,
+    warehouse=None,
+    cfg=None,
+) -> dict:
     """The DAG's `check_publish_deadline` task (trigger rule all_done, after publish).
 
     Looks in the council's published warehouse for a night published by this run
@@ -152,8 +166,14 @@ def check_publish_deadline(la_code: str, run_after: datetime, run_started: datet
 
     cfg = cfg or settings()
     deadline = deadline_setting()
-    result = {"la_code": la_code, "deadline": None, "published_night": None, "published_at": None,
-              "status": "disabled", "notice": None}
+    result = {
+        "la_code": la_code,
+        "deadline": None,
+        "published_night": None,
+        "published_at": None,
+        "status": "disabled",
+        "notice": None,
+    }
     if deadline is None:
         return result
     due = deadline_for(run_after, deadline, cfg.timezone)
@@ -171,15 +191,19 @@ def check_publish_deadline(la_code: str, run_after: datetime, run_started: datet
                 "select strftime(export_date, '%Y-%m-%d'), published_at from meta.nights "
                 "where la_code = ? and status = 'published' and published_at >= ? "
                 "order by published_at desc limit 1",
-                [la_code, run_started.astimezone(UTC).replace(tzinfo=None)]).fetchone()
+                [la_code, run_started.astimezone(UTC).replace(tzinfo=None)],
+            ).fetchone()
         except duckdb.CatalogException:
             row = None
         finally:
             con.close()
     if row is not None:
         night, published_at = row[0], row[1].replace(tzinfo=UTC)
-        result.update(published_night=night, published_at=published_at.isoformat(),
-                      status="on_time" if published_at <= due else "late")
+        result.update(
+            published_night=night,
+            published_at=published_at.isoformat(),
+            status="on_time" if published_at <= due else "late",
+        )
     else:
         result["status"] = "not_published" if now > due else "not_yet_due"
     if result["status"] not in ("late", "not_published"):
@@ -187,15 +211,19 @@ def check_publish_deadline(la_code: str, run_after: datetime, run_started: datet
     e = html.escape
     local = due.strftime("%H:%M %Z on %d %b %Y")
     if result["status"] == "late":
-        what = f"night {night} was published at {published_at.astimezone(due.tzinfo):%H:%M %Z}, after"
+        what = (
+            f"night {night} was published at {published_at.astimezone(due.tzinfo):%H:%M %Z}, after"
+        )
         subject = f"[CSC pipeline] Council {la_code}: night {night} published after the {deadline} deadline"
     else:
         what = "no night was published by this run (no complete export arrived, or the night failed) by"
         subject = f"[CSC pipeline] Council {la_code}: marts not published by {deadline}"
-    body = ("<html><body style=\"font-family: Arial, sans-serif; font-size: 14px\">"
-            f"<p>Council {e(la_code)}: {e(what)} the publish deadline ({e(local)}). Until a night "
-            "is published, dashboards and digests show the previous night's figures.</p>"
-            f"<p>Run scheduled for {e(run_after.isoformat())}.</p></body></html>")
+    body = (
+        '<html><body style="font-family: Arial, sans-serif; font-size: 14px">'
+        f"<p>Council {e(la_code)}: {e(what)} the publish deadline ({e(local)}). Until a night "
+        "is published, dashboards and digests show the previous night's figures.</p>"
+        f"<p>Run scheduled for {e(run_after.isoformat())}.</p></body></html>"
+    )
     result["notice"] = notify_engineers(subject, body)
     return result
 
@@ -209,16 +237,23 @@ def publish_deadline(schedule: str) -> list[DeadlineAlert]:
     tests) crash when the run succeeds. The run must finish within (deadline - start)
     of being queued: by CSC_PUBLISH_DEADLINE local time for the scheduled run.
     """
-    enabled = os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() in {"1", "true", "yes", "on"}
+    enabled = os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
     deadline = deadline_setting()
     if not enabled or deadline is None:
         return []
-    return [DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=deadline_interval(schedule, deadline),
-        callback=SyncCallback(publish_deadline_missed, kwargs={"deadline": deadline}),
-        name=f"marts published by {deadline}",
-    )]
+    return [
+        DeadlineAlert(
+            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            interval=deadline_interval(schedule, deadline),
+            callback=SyncCallback(publish_deadline_missed, kwargs={"deadline": deadline}),
+            name=f"marts published by {deadline}",
+        )
+    ]
 
 
 def deadline_interval(schedule: str, deadline: str) -> timedelta:
@@ -235,16 +270,25 @@ def publish_deadline_missed(context: dict | None = None, deadline: str = "07:00"
     run = context.get("dag_run") or {}
     due = (context.get("deadline") or {}).get("deadline_time")
     e = html.escape
-    rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>" for k, v in (
-        ("DAG", run.get("dag_id")), ("Run", run.get("dag_run_id") or run.get("run_id")),
-        ("State", run.get("state")), ("Queued at", run.get("queued_at")),
-        ("Deadline", due or deadline)))
+    rows = "".join(
+        f"<tr><td>{e(k)}</td><td>{e(str(v))}</td></tr>"
+        for k, v in (
+            ("DAG", run.get("dag_id")),
+            ("Run", run.get("dag_run_id") or run.get("run_id")),
+            ("State", run.get("state")),
+            ("Queued at", run.get("queued_at")),
+            ("Deadline", due or deadline),
+        )
+    )
     body = (
-        "<html><body style=\"font-family: Arial, sans-serif; font-size: 14px\">"
+        '<html><body style="font-family: Arial, sans-serif; font-size: 14px">'
         f"<p>The nightly run has not finished by the {e(deadline)} publish deadline: one or more "
         "councils' marts are not published yet (the export may be late, a step may be slow or have "
         "failed). Managers are still seeing the previous night's figures.</p>"
-        "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\" style=\"border-collapse: collapse\">"
-        f"{rows}</table></body></html>")
+        '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">'
+        f"{rows}</table></body></html>"
+    )
     run_id = run.get("dag_run_id") or run.get("run_id") or "?"
-    return notify_engineers(f"[CSC pipeline] Marts not published by {deadline} (run {run_id})", body, context)
+    return notify_engineers(
+        f"[CSC pipeline] Marts not published by {deadline} (run {run_id})", body, context
+    )

@@ -38,8 +38,13 @@ def council_name(ref: dict) -> str:
     return f"{name} ({la_code})" if name else f"council {la_code}"
 
 
-def queue_digests(night: digest.NightRecords, route_book: routing.Routing, council: str,
-                  s: AlertSettings, book: alert_log.AlertLog) -> dict[str, dict]:
+def queue_digests(
+    night: digest.NightRecords,
+    route_book: routing.Routing,
+    council: str,
+    s: AlertSettings,
+    book: alert_log.AlertLog,
+) -> dict[str, dict]:
     """Render and queue tonight's digests; returns per-team counts and routing."""
     teams: dict[str, dict] = {}
     for team_id in sorted(night.teams):
@@ -51,22 +56,41 @@ def queue_digests(night: digest.NightRecords, route_book: routing.Routing, counc
             team.team_name = route_book.teams[team_id].get("name")
         message = delivery.Message(
             alert_id=alert_log.alert_id(night.la_code, night.export_date, team_id),
-            to=route.to, cc=route.cc,
+            to=route.to,
+            cc=route.cc,
             subject=digest.subject(council, team, night.export_date),
-            html=digest.render_html(council, team, night.export_date, s, night.unavailable,
-                                    route.manager_name),
+            html=digest.render_html(
+                council, team, night.export_date, s, night.unavailable, route.manager_name
+            ),
             attachment_name=digest.csv_file_name(night.la_code, team_id, night.export_date),
             attachment=digest.render_csv(team),
         )
         counts = team.counts()
-        status = book.record(la_code=night.la_code, export_date=night.export_date, team_id=team_id,
-                             team_name=team.team_name, message=message, counts=counts,
-                             routed=route.routed)
-        teams[team_id] = {"team_name": team.team_name, "to": list(route.to), "cc": list(route.cc),
-                          "routed": route.routed, "counts": counts, "status": status}
+        status = book.record(
+            la_code=night.la_code,
+            export_date=night.export_date,
+            team_id=team_id,
+            team_name=team.team_name,
+            message=message,
+            counts=counts,
+            routed=route.routed,
+        )
+        teams[team_id] = {
+            "team_name": team.team_name,
+            "to": list(route.to),
+            "cc": list(route.cc),
+            "routed": route.routed,
+            "counts": counts,
+            "status": status,
+        }
         if not route.routed:
-            log.warning("Team %s of council %s is not in the routing file %s: its digest goes to %s",
-                        team_id, night.la_code, route_book.source, ", ".join(route.to))
+            log.warning(
+                "Team %s of council %s is not in the routing file %s: its digest goes to %s",
+                team_id,
+                night.la_code,
+                route_book.source,
+                ", ".join(route.to),
+            )
     return teams
 
 
@@ -80,8 +104,12 @@ def deliver(la_code: str, s: AlertSettings, book: alert_log.AlertLog) -> dict[st
     results: dict[str, str] = {}
     if conn is None:
         for row, message in due:
-            path = (s.outbox_dir / row["la_code"] / row["export_date"]
-                    / f"{digest.safe_name(row['team_id'])}.eml")
+            path = (
+                s.outbox_dir
+                / row["la_code"]
+                / row["export_date"]
+                / f"{digest.safe_name(row['team_id'])}.eml"
+            )
             delivery.write_outbox(path, message, from_email)
             book.mark(message.alert_id, "outbox")
             results[message.alert_id] = "outbox"
@@ -94,9 +122,11 @@ def deliver(la_code: str, s: AlertSettings, book: alert_log.AlertLog) -> dict[st
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 book.mark(message.alert_id, "failed", error)
                 results[message.alert_id] = "failed"
-                log.warning("Could not send alert %s (%s): %s", message.alert_id, message.subject, error)
+                log.warning(
+                    "Could not send alert %s (%s): %s", message.alert_id, message.subject, error
+                )
                 if _server_unreachable(exc):
-                    for _r, rest in due[len(results):]:  # server unreachable: do not hammer it
+                    for _r, rest in due[len(results) :]:  # server unreachable: do not hammer it
                         book.mark(rest.alert_id, "failed", error)
                         results[rest.alert_id] = "failed"
                     break
@@ -109,8 +139,14 @@ def deliver(la_code: str, s: AlertSettings, book: alert_log.AlertLog) -> dict[st
 def _server_unreachable(exc: BaseException) -> bool:
     """A connection-level failure (every further message would fail the same way), as
     opposed to one message being refused (e.g. a bad recipient address)."""
-    return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror
-                      | smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError)
+    return isinstance(
+        exc,
+        ConnectionError
+        | TimeoutError
+        | socket.gaierror
+        | smtplib.SMTPServerDisconnected
+        | smtplib.SMTPConnectError,
+    )
 
 
 def send_night_alerts(ref: dict, cfg: Settings | None = None) -> dict:
@@ -118,16 +154,23 @@ def send_night_alerts(ref: dict, cfg: Settings | None = None) -> dict:
     s = alert_settings(cfg)
     la_code, export_date = ref["la_code"], ref["export_date"]
     warehouse = Path(ref["warehouse"])
-    route_book = routing.load_routing(s.routing_path(la_code), la_code, s.default_to, s.engineers_email)
+    route_book = routing.load_routing(
+        s.routing_path(la_code), la_code, s.default_to, s.engineers_email
+    )
     night = digest.collect(warehouse, la_code, export_date, s)
     with alert_log.AlertLog(s.alert_log_path) as book:
         teams: dict[str, dict] = {}
         if night.is_current:
             teams = queue_digests(night, route_book, council_name(ref), s, book)
         else:
-            log.warning("Council %s: the published warehouse holds night %s, not %s; no digests "
-                        "for %s (undelivered earlier alerts are still retried)",
-                        la_code, night.published_date, export_date, export_date)
+            log.warning(
+                "Council %s: the published warehouse holds night %s, not %s; no digests "
+                "for %s (undelivered earlier alerts are still retried)",
+                la_code,
+                night.published_date,
+                export_date,
+                export_date,
+            )
         results = deliver(la_code, s, book)
         tonight = {r["team_id"]: r for r in book.rows(la_code, export_date)}
     for team_id, info in teams.items():
@@ -142,8 +185,11 @@ def send_night_alerts(ref: dict, cfg: Settings | None = None) -> dict:
         "quiet_teams": sum(1 for t in night.teams.values() if t.is_empty),
         "unavailable_sections": night.unavailable,
         "delivered": {k: statuses.count(k) for k in ("sent", "outbox", "failed")},
-        "retried_from_earlier_nights": sum(1 for a in results if a not in
-                                           {alert_log.alert_id(la_code, export_date, t) for t in teams}),
+        "retried_from_earlier_nights": sum(
+            1
+            for a in results
+            if a not in {alert_log.alert_id(la_code, export_date, t) for t in teams}
+        ),
     }
     for line in summary_lines(summary):
         log.info(line)
@@ -152,28 +198,40 @@ def send_night_alerts(ref: dict, cfg: Settings | None = None) -> dict:
 
 def counts_text(c: dict) -> str:
     """'dq 3 (1 new), overdue 2, due soon 1, icpc 0, cp visits 4, caseload 1'."""
-    return (f"dq {c['dq_issue']} ({c['dq_issue_new']} new), overdue {c['assessment_overdue']}, "
-            f"due soon {c['assessment_due_soon']}, icpc {c['icpc_overdue']}, "
-            f"cp visits {c['cp_visit_overdue']}, caseload {c['caseload']}")
+    return (
+        f"dq {c['dq_issue']} ({c['dq_issue_new']} new), overdue {c['assessment_overdue']}, "
+        f"due soon {c['assessment_due_soon']}, icpc {c['icpc_overdue']}, "
+        f"cp visits {c['cp_visit_overdue']}, caseload {c['caseload']}"
+    )
 
 
 def summary_lines(summary: dict) -> list[str]:
     """Human-readable lines: how many items per team, where each digest went."""
     d = summary["delivered"]
-    lines = [f"alerts {summary['la_code']} {summary['export_date']}: {summary['digests']} team digest(s) "
-             f"(sent {d['sent']}, outbox {d['outbox']}, failed {d['failed']}); "
-             f"{summary['quiet_teams']} team(s) with nothing to report"]
+    lines = [
+        f"alerts {summary['la_code']} {summary['export_date']}: {summary['digests']} team digest(s) "
+        f"(sent {d['sent']}, outbox {d['outbox']}, failed {d['failed']}); "
+        f"{summary['quiet_teams']} team(s) with nothing to report"
+    ]
     for team_id, info in summary["teams"].items():
         c = info["counts"]
-        lines.append(f"  {team_id:<8} {str(info['team_name'] or '')[:40]:<41}{counts_text(c)}"
-                     f" -> {', '.join(info['to'])} [{info['status']}]")
+        lines.append(
+            f"  {team_id:<8} {str(info['team_name'] or '')[:40]:<41}{counts_text(c)}"
+            f" -> {', '.join(info['to'])} [{info['status']}]"
+        )
     if summary["unrouted_teams"]:
-        lines.append("  UNROUTED teams (not in the routing file; sent to the default address): "
-                     + ", ".join(summary["unrouted_teams"]))
+        lines.append(
+            "  UNROUTED teams (not in the routing file; sent to the default address): "
+            + ", ".join(summary["unrouted_teams"])
+        )
     if summary["unavailable_sections"]:
-        lines.append("  not checked (model missing): " + ", ".join(sorted(summary["unavailable_sections"])))
+        lines.append(
+            "  not checked (model missing): " + ", ".join(sorted(summary["unavailable_sections"]))
+        )
     if summary["retried_from_earlier_nights"]:
-        lines.append(f"  {summary['retried_from_earlier_nights']} alert(s) from earlier nights retried")
+        lines.append(
+            f"  {summary['retried_from_earlier_nights']} alert(s) from earlier nights retried"
+        )
     return lines
 
 
@@ -189,23 +247,41 @@ def council_alert_lines(la_code: str, cfg: Settings | None = None) -> list[str]:
         if rows:
             latest = max(r["export_date"] for r in rows)
             tonight = [r for r in rows if r["export_date"] == latest]
-            by_status = {st: sum(1 for r in tonight if r["status"] == st) for st in alert_log.STATUSES}
-            lines.append(f"  alerts for {latest}: {len(tonight)} team digest(s) ("
-                         + ", ".join(f"{k} {v}" for k, v in by_status.items() if v) + ")")
+            by_status = {
+                st: sum(1 for r in tonight if r["status"] == st) for st in alert_log.STATUSES
+            }
+            lines.append(
+                f"  alerts for {latest}: {len(tonight)} team digest(s) ("
+                + ", ".join(f"{k} {v}" for k, v in by_status.items() if v)
+                + ")"
+            )
             for r in tonight:
-                where = (s.outbox_dir / la_code / latest / f"{digest.safe_name(r['team_id'])}.eml"
-                         if r["status"] == "outbox" else r["recipients"])
-                lines.append(f"    {r['team_id']:<8} {str(r['team_name'] or '')[:40]:<41}"
-                             f"{counts_text(json.loads(r['counts_json']))} [{r['status']}] -> {where}")
+                where = (
+                    s.outbox_dir / la_code / latest / f"{digest.safe_name(r['team_id'])}.eml"
+                    if r["status"] == "outbox"
+                    else r["recipients"]
+                )
+                lines.append(
+                    f"    {r['team_id']:<8} {str(r['team_name'] or '')[:40]:<41}"
+                    f"{counts_text(json.loads(r['counts_json']))} [{r['status']}] -> {where}"
+                )
             unrouted = sorted(r["team_id"] for r in tonight if not r["routed"])
             if unrouted:
-                lines.append("    UNROUTED (not in the routing file, sent to the default address): "
-                             + ", ".join(unrouted))
+                lines.append(
+                    "    UNROUTED (not in the routing file, sent to the default address): "
+                    + ", ".join(unrouted)
+                )
             owed = [r for r in rows if r["status"] in ("pending", "failed")]
             if owed:
-                lines.append(f"    UNDELIVERED: {len(owed)} digest(s) will be retried on the next run "
-                             f"(last error: {owed[-1]['last_error']})")
-    notices = sorted((s.outbox_dir / "engineers").glob("*.eml")) if (s.outbox_dir / "engineers").is_dir() else []
+                lines.append(
+                    f"    UNDELIVERED: {len(owed)} digest(s) will be retried on the next run "
+                    f"(last error: {owed[-1]['last_error']})"
+                )
+    notices = (
+        sorted((s.outbox_dir / "engineers").glob("*.eml"))
+        if (s.outbox_dir / "engineers").is_dir()
+        else []
+    )
     if notices:
         lines.append(f"  engineers' notices in the outbox: {len(notices)} (latest {notices[-1]})")
     return lines

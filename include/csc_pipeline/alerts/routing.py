@@ -77,7 +77,10 @@ def parse_routing(data: dict, source: str, default_to: tuple[str, ...]) -> Routi
         where = f"{source}: service_areas.{area_id}"
         head = (area or {}).get("head_of_service")
         if head is not None:
-            head = {"name": head.get("name"), "email": _email(head.get("email"), f"{where}.head_of_service.email")}
+            head = {
+                "name": head.get("name"),
+                "email": _email(head.get("email"), f"{where}.head_of_service.email"),
+            }
         areas[str(area_id)] = {"name": (area or {}).get("name"), "head_of_service": head}
     teams: dict[str, dict] = {}
     for team_id, team in (data.get("teams") or {}).items():
@@ -90,17 +93,21 @@ def parse_routing(data: dict, source: str, default_to: tuple[str, ...]) -> Routi
         teams[str(team_id)] = {
             "name": team.get("name"),
             "service_area": None if area is None else str(area),
-            "manager": {"name": team["manager"].get("name"),
-                        "email": _email(team["manager"].get("email"), f"{where}.manager.email")},
+            "manager": {
+                "name": team["manager"].get("name"),
+                "email": _email(team["manager"].get("email"), f"{where}.manager.email"),
+            },
         }
     file_default = _addresses(data.get("default_to"), f"{source}: default_to")
     la_code = data.get("la_code")
-    return Routing(None if la_code is None else str(la_code), default_to or file_default,
-                   teams, areas, source)
+    return Routing(
+        None if la_code is None else str(la_code), default_to or file_default, teams, areas, source
+    )
 
 
-def load_routing(path: Path | None, la_code: str, default_to: str | None,
-                 fallback_to: str) -> Routing:
+def load_routing(
+    path: Path | None, la_code: str, default_to: str | None, fallback_to: str
+) -> Routing:
     """The routing of one council.
 
     `default_to` (CSC_ALERT_DEFAULT_TO) wins over the file's default_to; `fallback_to`
@@ -109,15 +116,21 @@ def load_routing(path: Path | None, la_code: str, default_to: str | None,
     """
     env_default = _addresses(default_to, "CSC_ALERT_DEFAULT_TO")
     if path is None:
-        log.warning("No routing file for council %s: every digest goes to the default address", la_code)
+        log.warning(
+            "No routing file for council %s: every digest goes to the default address", la_code
+        )
         return Routing(la_code, env_default or (fallback_to,))
     if not path.is_file():
         raise ConfigError(f"Routing file {path} (CSC_ROUTING_FILE) does not exist")
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     routing = parse_routing(data, str(path), env_default)
     if routing.la_code is not None and routing.la_code != la_code:
-        raise ConfigError(f"Routing file {path} is for council {routing.la_code}, not {la_code}: "
-                          "set CSC_ROUTING_FILE per council (it may contain {la_code})")
+        raise ConfigError(
+            f"Routing file {path} is for council {routing.la_code}, not {la_code}: "
+            "set CSC_ROUTING_FILE per council (it may contain {la_code})"
+        )
     if not routing.default_to:
-        routing = Routing(routing.la_code, (fallback_to,), routing.teams, routing.service_areas, routing.source)
+        routing = Routing(
+            routing.la_code, (fallback_to,), routing.teams, routing.service_areas, routing.source
+        )
     return routing

@@ -97,6 +97,7 @@ def alert_settings(cfg: Settings | None = None) -> AlertSettings:
         cp_visit_working_days=_number("CSC_CP_VISIT_OVERDUE_WORKING_DAYS", 10, int),
         icpc_working_days=_number("CSC_ICPC_WORKING_DAYS", 15, int),
         max_attempts=_number("CSC_ALERT_MAX_ATTEMPTS", 20, int),
-        alert_log_path=Path(os.environ.get("CSC_ALERT_LOG")
-                            or cfg.var_dir / "alerts" / "alert_log.sqlite"),
+        alert_log_path=Path(
+            os.environ.get("CSC_ALERT_LOG") or cfg.var_dir / "alerts" / "alert_log.sqlite"
+        ),
     )

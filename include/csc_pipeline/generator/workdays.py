@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-import holidays
 import numpy as np
+
+from csc_pipeline.calendar import bank_holidays
 
 EPOCH = dt.date(1970, 1, 1)
 # Sentinels for day numbers: "no such date" and "not (yet) happened / never".
@@ -36,11 +37,11 @@ class WorkCalendar:
     """Working days (Mon-Fri excluding England bank holidays) between two years."""
 
     def __init__(self, first_year: int, last_year: int) -> None:
-        hols = holidays.country_holidays("GB", subdiv="ENG", years=range(first_year, last_year + 1))
+        hols = [day for day, _ in bank_holidays(first_year, last_year)]
         self.first = np.datetime64(f"{first_year}-01-01", "D").astype(np.int64)
         self.last = np.datetime64(f"{last_year}-12-31", "D").astype(np.int64)
         self._cal = np.busdaycalendar(
-            weekmask="1111100", holidays=np.array(sorted(hols), dtype="datetime64[D]")
+            weekmask="1111100", holidays=np.array(hols, dtype="datetime64[D]")
         )
 
     def _clip(self, days: np.ndarray) -> np.ndarray:
