@@ -174,3 +174,31 @@ def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
         target_path=tmp_path / "target",
     )
     assert result.counts.get("pass", 0) >= 20 and not result.failures
+
+
+def test_dbt_docs_generate_documents_the_marts(pipeline, tmp_path):
+    """`dbt docs generate` works on the published warehouse: the catalog BI analysts
+    browse lists every mart with its columns."""
+    from csc_pipeline.dbt_runner import run_dbt
+
+    copy = tmp_path / "docs.duckdb"
+    shutil.copy2(pipeline["warehouse"], copy)
+    last = night_dirs(pipeline["exports"])[-1].name
+    run_dbt(
+        "docs generate",
+        warehouse=copy,
+        la_code="999",
+        export_date=last,
+        target_path=tmp_path / "target",
+    )
+    catalog = json.loads((tmp_path / "target" / "catalog.json").read_text())
+    marts = {
+        node["metadata"]["name"]: node
+        for node in catalog["nodes"].values()
+        if node["metadata"]["schema"] == "marts"
+    }
+    assert {"kpi_monthly", "fct_assessments", "fct_cp_plans", "fct_caseloads"} <= set(marts)
+    assert {"kpi_code", "month_end", "numerator"} <= {
+        c.lower() for c in marts["kpi_monthly"]["columns"]
+    }
+    assert (tmp_path / "target" / "index.html").is_file()

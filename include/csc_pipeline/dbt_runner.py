@@ -57,7 +57,7 @@ def run_dbt(
     target_dir = target_path or (warehouse.parent / "dbt_target" / la_code)
     args = [
         dbt_executable(),
-        command,
+        *command.split(),  # e.g. "build", "docs generate"
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
