@@ -162,7 +162,8 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
     )
     cp = cp[~cp.cppl_cp_plan_ola.map(_flag).eq(True)].copy()
     bad = (
-        cp.cppl_cp_plan_start_date__bad
+        cp.cppl_person_id.isna()
+        | cp.cppl_cp_plan_start_date__bad
         | cp.cppl_cp_plan_end_date__bad
         | cp.cppl_cp_plan_start_date.isna()
         | (cp.cppl_cp_plan_end_date < cp.cppl_cp_plan_start_date)
@@ -170,14 +171,24 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
         | (cp.cppl_cp_plan_end_date > as_at_ts)
     )
     plans = cp[~bad].copy()
-    by_child = dict(tuple(plans.groupby("cppl_person_id")))
+    # An earlier plan counts if it started (valid start date), even when its own end
+    # date is in error; to be a repeat within 2 years it needs a valid end (the
+    # documented reading of "excluded from that figure": the error is that plan's).
+    started = cp[cp.cppl_person_id.notna() & cp.cppl_cp_plan_start_date.notna()].copy()
+    started["valid_end"] = (
+        started.cppl_cp_plan_end_date.notna()
+        & ~started.cppl_cp_plan_end_date__bad
+        & (started.cppl_cp_plan_end_date >= started.cppl_cp_plan_start_date)
+    )
+    by_child = dict(tuple(started.groupby("cppl_person_id")))
     ever, within_2y = [], []
     for _, plan in plans.iterrows():
         siblings = by_child[plan.cppl_person_id]
         earlier = siblings[siblings.cppl_cp_plan_start_date < plan.cppl_cp_plan_start_date]
         cutoff = plan.cppl_cp_plan_start_date - pd.DateOffset(years=2)
         ever.append(len(earlier) >= 1)
-        within_2y.append(bool((earlier.cppl_cp_plan_end_date >= cutoff).any()))
+        ended_recently = earlier.valid_end & (earlier.cppl_cp_plan_end_date >= cutoff)
+        within_2y.append(bool(ended_recently.any()))
     emit("CP_REPEAT_EVER_PCT", plans, "cppl_cp_plan_start_date", pd.Series(ever))
     emit("CP_REPEAT_2Y_PCT", plans, "cppl_cp_plan_start_date", pd.Series(within_2y))
     ended = plans[plans.cppl_cp_plan_end_date.notna()]
@@ -227,21 +238,24 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
         rows.append(("CASELOAD_PER_FTE", month, float(workers.children.sum()), fte))
         rows.append(("AGENCY_RATE", month, float(workers.fte[workers.agency.eq(True)].sum()), fte))
 
-    # 4. audits by completion date; downgrades among moderated audits
+    # 4. audits by completion date; each figure excludes only the audits it cannot use:
+    # grade figures need a known final grade (a moderated grade, when one was given,
+    # else the first), the downgrade rate both grades, practice standards neither
     au = _dates(_read(export, "case_audits", "audit_id"), "audit_completed_date")
+    au = au[au.audit_completed_date.notna() & (au.audit_completed_date <= as_at_ts)]
     au["first_grade"] = au.audit_grade.map(_grade)
     au["moderated"] = au.moderated_grade.map(_grade)
-    au["final"] = au.moderated.fillna(au.first_grade)
-    au = au[au.audit_completed_date.notna() & au.final.notna()]
-    au = au[au.audit_completed_date <= as_at_ts]
-    emit("AUDIT_GOOD_PLUS_PCT", au, "audit_completed_date", au.final.isin(["OUTSTANDING", "GOOD"]))
+    au["final"] = au.moderated.where(au.moderated_grade.notna(), au.first_grade)
+    graded = au[au.final.notna()]
+    good = graded.final.isin(["OUTSTANDING", "GOOD"])
+    emit("AUDIT_GOOD_PLUS_PCT", graded, "audit_completed_date", good)
     emit(
         "AUDIT_REQUIRES_IMPROVEMENT_PCT",
-        au,
+        graded,
         "audit_completed_date",
-        au.final == "REQUIRES_IMPROVEMENT",
+        graded.final == "REQUIRES_IMPROVEMENT",
     )
-    emit("AUDIT_INADEQUATE_PCT", au, "audit_completed_date", au.final == "INADEQUATE")
+    emit("AUDIT_INADEQUATE_PCT", graded, "audit_completed_date", graded.final == "INADEQUATE")
     mod = au[au.moderated.notna() & au.first_grade.notna()]
     emit(
         "AUDIT_DOWNGRADE_PCT",
@@ -256,10 +270,22 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
         code = f"AUDIT_{col.removesuffix('_met').upper()}_PCT"
         emit(code, answered, "audit_completed_date", answered[col].map(_flag).eq(True))
 
-    # 5a. re-referrals within 12 months
-    ref = _dates(_read(export, "ssd_cin_episodes", "cine_referral_id"), "cine_referral_date")
-    ref = ref[ref.cine_referral_date.notna() & (ref.cine_referral_date <= as_at_ts)]
-    dates_by_child = {k: v.cine_referral_date.to_numpy() for k, v in ref.groupby("cine_person_id")}
+    # 5a. re-referrals within 12 months; an earlier referral counts if its date is valid,
+    # a referral with a date error (or no child) is out of the figure itself
+    ref = _dates(
+        _read(export, "ssd_cin_episodes", "cine_referral_id"),
+        "cine_referral_date",
+        "cine_close_date",
+    )
+    dated = ref[ref.cine_person_id.notna() & ref.cine_referral_date.notna()]
+    dates_by_child = {
+        k: v.cine_referral_date.to_numpy() for k, v in dated.groupby("cine_person_id")
+    }
+    ref = dated[
+        ~dated.cine_close_date__bad
+        & ~(dated.cine_close_date < dated.cine_referral_date)
+        & (dated.cine_referral_date <= as_at_ts)
+    ]
     again = []
     for child, day in zip(ref.cine_person_id, ref.cine_referral_date, strict=True):
         others = dates_by_child[child]

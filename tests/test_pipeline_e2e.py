@@ -204,13 +204,12 @@ def test_dbt_docs_generate_documents_the_marts(pipeline, tmp_path):
     assert (tmp_path / "target" / "index.html").is_file()
 
 
-def test_kpi_monthly_agrees_with_an_independent_implementation(pipeline):
-    """Every council-level month of every KPI in marts.kpi_monthly equals what a separate
-    pandas implementation of spec/kpis.md computes from the published night's CSVs."""
+def _reconcile(warehouse, exports) -> None:
+    """Assert marts.kpi_monthly (whole council) = the independent implementation."""
     import pandas as pd
     from independent_kpis import KPI_CODES, council_monthly
 
-    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
         as_at = con.execute(
             "select strftime(max(export_date), '%Y-%m-%d') from meta.nights "
@@ -222,7 +221,7 @@ def test_kpi_monthly_agrees_with_an_independent_implementation(pipeline):
         ).df()
     finally:
         con.close()
-    expected = council_monthly(pipeline["exports"] / "999" / as_at, as_at)
+    expected = council_monthly(exports / "999" / as_at, as_at)
     key = ["kpi_code", "month_start"]
     product["month_start"] = pd.to_datetime(product["month_start"])
     both = expected.merge(product, how="outer", on=key, suffixes=("_spec", "_mart"))
@@ -232,5 +231,65 @@ def test_kpi_monthly_agrees_with_an_independent_implementation(pipeline):
         | ((both.denominator_spec - both.denominator_mart).abs() > 1e-6)
     ]
     assert set(expected.kpi_code) == set(product.kpi_code) == set(KPI_CODES)
-    assert len(expected) > 100  # two years of history: a real comparison
+    assert len(expected) > 100  # years of history: a real comparison
     assert differ.empty, differ.sort_values(key).to_string()
+
+
+def test_kpi_monthly_agrees_with_an_independent_implementation(pipeline):
+    """Every council-level month of every KPI in marts.kpi_monthly equals what a separate
+    pandas implementation of spec/kpis.md computes from the published night's CSVs."""
+    _reconcile(pipeline["warehouse"], pipeline["exports"])
+
+
+# Warning-level faults (the night is published, the bad records reported) that touch
+# every indicator's exclusion rules.
+FIGURE_FAULTS = (
+    "duplicate_pk=ssd_cin_assessments,0.01",
+    "duplicate_pk=ssd_cp_plans,0.01",
+    "duplicate_pk=case_audits,0.01",
+    "end_before_start=ssd_cp_plans,0.02",
+    "end_before_start=ssd_involvements,0.01",
+    "end_before_start=ssd_cin_assessments,5",
+    "future_date=ssd_cin_assessments.cina_assessment_auth_date,5",
+    "future_date=ssd_cin_episodes.cine_referral_date,3",
+    "unparseable_date=ssd_cin_episodes.cine_referral_date,10",
+    "unparseable_date=ssd_cp_plans.cppl_cp_plan_start_date,3",
+    "unparseable_date=case_audits.audit_completed_date,3",
+    "unparseable_date=ssd_s47_enquiry.s47e_s47_start_date,3",
+    "blank_mandatory=ssd_cp_plans.cppl_person_id,2",
+    "blank_mandatory=ssd_cin_episodes.cine_person_id,3",
+    "bad_code=case_audits.audit_grade,5",
+    "bad_code=case_audits.moderated_grade,3",
+    "orphan=ssd_initial_cp_conference.icpc_s47_enquiry_id,3",
+)
+
+
+def test_figures_agree_on_a_night_with_bad_records(tmp_path, monkeypatch, airflow_db):
+    """The same reconciliation on a night whose bad records must be excluded figure by
+    figure (kpis.md: excluded from that figure and reported, never silently dropped)."""
+    from csc_pipeline.generator import generate
+    from csc_pipeline.generator.faults import Fault
+
+    exports = tmp_path / "exports"
+    generate(
+        exports,
+        seed=12,
+        referrals_per_year=1200,
+        years=3,
+        nights=1,
+        faults=[Fault.parse(text) for text in FIGURE_FAULTS],
+    )
+    warehouse = tmp_path / "wh" / "csc.duckdb"
+    monkeypatch.setenv("CSC_EXPORTS_ROOT", str(exports))
+    monkeypatch.setenv("CSC_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("CSC_VAR_DIR", str(tmp_path / "var"))
+    assert _run() == "success"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        reported = con.execute(
+            "select count(*) from dq.dq_issues where resolved_on is null"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert reported >= 40  # the injected records are reported, not silently dropped
+    _reconcile(warehouse, exports)

@@ -4,6 +4,11 @@
 -- moderation_outcome: NOT_MODERATED (no moderated grade), AGREED, DOWNGRADED (the
 -- moderator graded worse: the first auditor was over-optimistic), UPGRADED.
 -- Legacy grades (1-4, Adequate) are mapped in staging; any other grade is a DQ issue.
+-- A problem excludes an audit only from the figures it makes meaningless (kpis.md:
+-- "excluded from that figure"): every figure needs a valid completion date on or before
+-- the as-at date; the grade figures need a valid final grade (a moderated grade that is
+-- present but unknown is NOT replaced by the first grade); the downgrade figure needs
+-- both grades; practice standards need neither. dq_issue names the first problem.
 with
 
 audits as (
@@ -21,6 +26,9 @@ ranked as (
 checked as (
     select
         *,
+        not coalesce(completed_date_is_invalid, false)
+            and completed_date is not null
+            and completed_date <= {{ as_at_date() }} as is_countable,
         case
             when completed_date_is_invalid then 'INVALID_COMPLETED_DATE'
             when completed_date is null then 'MISSING_COMPLETED_DATE'
@@ -52,8 +60,13 @@ select
     checked.moderated_grade,
     checked.moderation_date,
     checked.moderator_id,
-    case when checked.moderated_grade_rank is not null then checked.moderated_grade else checked.audit_grade end
+    case when checked.moderated_grade is not null then checked.moderated_grade else checked.audit_grade end
         as final_grade,
+    case
+        when checked.moderated_grade is not null then checked.moderated_grade_rank
+        else checked.audit_grade_rank
+    end as final_grade_rank,
+    checked.is_countable,
     case
         when checked.moderated_grade is null then 'NOT_MODERATED'
         when checked.moderated_grade_rank is null or checked.audit_grade_rank is null then null

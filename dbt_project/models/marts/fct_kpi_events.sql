@@ -1,7 +1,8 @@
 -- The records behind every indicator: one row per indicator per counted record
 -- (numerator and denominator contributions), so any figure in kpi_monthly or
 -- kpi_headline can be drilled to its records. Records with a dq_issue are excluded
--- here (they are reported by the quality layer, never silently changed).
+-- here (they are reported by the quality layer, never silently changed); audits are
+-- excluded per figure (below).
 {%- set audit_standards = [] -%}
 {%- for kpi in kpi_definitions() if kpi.column is defined -%}
     {%- do audit_standards.append(kpi) -%}
@@ -24,9 +25,12 @@ caseloads as (
     where is_kpi_reporting_snapshot and is_counted_in_fte
 ),
 
+-- audits: a problem excludes an audit only from the figures it makes meaningless
+-- (see int_case_audits__graded): grade figures need a valid final grade, the
+-- downgrade figure both grades, practice standards only the completion date
 audits as (
     select * from {{ ref('fct_case_audits') }}
-    where dq_issue is null
+    where is_counted_in_kpis
 ),
 
 referrals as (
@@ -106,22 +110,25 @@ events as (
     select 'AUDIT_GOOD_PLUS_PCT', audit_id, completed_date, team_id,
         case when is_good_or_better then 1 else 0 end, 1
     from audits
+    where is_good_or_better is not null
 
     union all
     select 'AUDIT_REQUIRES_IMPROVEMENT_PCT', audit_id, completed_date, team_id,
         case when is_requires_improvement then 1 else 0 end, 1
     from audits
+    where is_requires_improvement is not null
 
     union all
     select 'AUDIT_INADEQUATE_PCT', audit_id, completed_date, team_id,
         case when is_inadequate then 1 else 0 end, 1
     from audits
+    where is_inadequate is not null
 
     union all
     select 'AUDIT_DOWNGRADE_PCT', audit_id, completed_date, team_id,
         case when moderation_outcome = 'DOWNGRADED' then 1 else 0 end, 1
     from audits
-    where moderation_outcome <> 'NOT_MODERATED'
+    where moderation_outcome in ('AGREED', 'DOWNGRADED', 'UPGRADED')
     {% for kpi in audit_standards %}
     union all
     select '{{ kpi.code }}', audit_id, completed_date, team_id,
