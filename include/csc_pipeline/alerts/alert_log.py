@@ -107,6 +107,8 @@ class AlertLog:
         twice); one not yet delivered gets tonight's content and recipients.
         """
         recipients = ", ".join(message.to + message.cc)
+        # new data-quality issues are also counted among the open ones: not twice
+        record_count = sum(v for k, v in counts.items() if k != "dq_issue_new")
         payload = (
             json.dumps(list(message.to)),
             json.dumps(list(message.cc)),
@@ -135,7 +137,7 @@ class AlertLog:
                         team_name,
                         recipients,
                         message.subject,
-                        sum(v for k, v in counts.items() if k != "dq_issue_new"),
+                        record_count,
                         json.dumps(counts),
                         int(routed),
                         _now(),
@@ -153,7 +155,7 @@ class AlertLog:
                     team_name,
                     recipients,
                     message.subject,
-                    sum(v for k, v in counts.items() if k != "dq_issue_new"),
+                    record_count,
                     json.dumps(counts),
                     int(routed),
                     message.alert_id,
