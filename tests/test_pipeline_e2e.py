@@ -55,6 +55,7 @@ def pipeline(small_sample, tmp_path_factory, airflow_db):
         "CSC_EXPORTS_ROOT": str(exports),
         "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
         "CSC_VAR_DIR": str(root / "var"),
+        "CSC_KEEP_NIGHTS": "1",  # per-night Parquet / Data Docs: only the newest kept
     }
     mp = pytest.MonkeyPatch()
     for k, v in env.items():
@@ -110,6 +111,11 @@ def test_raw_and_staging_for_every_contract_table(pipeline):
 def test_marts_published_as_parquet(pipeline):
     latest = pipeline["var"] / "parquet" / "999" / "latest"
     assert latest.is_symlink()
+    # two nights published, CSC_KEEP_NIGHTS=1: the older night's folders were pruned
+    second = night_dirs(pipeline["exports"])[1].name
+    for kind in ("parquet", "dq_docs"):
+        kept = [p.name for p in (pipeline["var"] / kind / "999").iterdir() if not p.is_symlink()]
+        assert kept == [second], kind
     con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
     for mart in ("kpi_monthly", "fct_assessments"):
         from_parquet = con.execute(

@@ -32,6 +32,7 @@ class Settings:
     export_date: str | None
     la_codes: tuple[str, ...] | None
     timezone: str
+    keep_nights: int = 35  # Parquet and Data Docs folders kept per council (retention.py)
 
     @property
     def dq_docs_dir(self) -> Path:
@@ -74,7 +75,21 @@ def settings() -> Settings:
         export_date=os.environ.get("CSC_EXPORT_DATE") or None,
         la_codes=tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else None,
         timezone=os.environ.get("CSC_TIMEZONE", "Europe/London"),
+        keep_nights=_positive_int("CSC_KEEP_NIGHTS", 35),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def pseudonym_key(la_code: str) -> bytes:

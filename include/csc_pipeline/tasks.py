@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from csc_pipeline import nights, quarantine, workspace
+from csc_pipeline import nights, quarantine, retention, workspace
 from csc_pipeline.config import Settings, settings
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,8 @@ def publish(ref: dict, cfg: Settings | None = None) -> dict:
     workspace.publish(warehouse, night.export_date)
     quarantine.release(cfg.var_dir, night)
     _point_latest(cfg.parquet_dir / night.la_code, night.export_date)
+    for root in (cfg.parquet_dir, cfg.dq_docs_dir):
+        retention.prune_nights(root / night.la_code, cfg.keep_nights, protect=night.export_date)
     return {**ref, "published_tables": tables, "parquet_dir": str(out_dir)}
 
 
