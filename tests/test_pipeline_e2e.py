@@ -215,12 +215,11 @@ def _reconcile(warehouse, exports) -> None:
     import pandas as pd
     from independent_kpis import KPI_CODES, council_monthly
 
+    from csc_pipeline.tasks import night_report
+
+    as_at = night_report(warehouse)["last_published"]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        as_at = con.execute(
-            "select strftime(max(export_date), '%Y-%m-%d') from meta.nights "
-            "where status = 'published'"
-        ).fetchone()[0]
         product = con.execute(
             "select kpi_code, month_start, numerator::double as numerator, "
             "denominator::double as denominator from marts.kpi_monthly where team_id is null"
