@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-export PYTHONPATH := $(CURDIR)/include
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)/tools
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
@@ -30,16 +30,16 @@ run: setup
 	$(PY) -m csc_pipeline.run
 
 sample: setup
-	$(PY) -m csc_pipeline.generator --out var/exports
+	$(PY) -m csc_generator --out var/exports
 
 test: setup
-	$(PY) -m ruff check include dags tests bench
-	$(PY) -m ruff format --check include dags tests bench
+	$(PY) -m ruff check include tools dags tests bench
+	$(PY) -m ruff format --check include tools dags tests bench
 	$(PY) -m pytest -q tests
 
 lint: setup
-	$(PY) -m ruff check include dags tests bench
-	$(PY) -m ruff format --check include dags tests bench
+	$(PY) -m ruff check include tools dags tests bench
+	$(PY) -m ruff format --check include tools dags tests bench
 
 bench: setup
 	$(PY) bench/run_bench.py

@@ -95,7 +95,7 @@ def ensure_exports(params: dict, env: dict) -> tuple[Path, float | None]:
         return out, None
     shutil.rmtree(out, ignore_errors=True)
     code = (
-        "import sys, json; from csc_pipeline.generator import generate; "
+        "import sys, json; from csc_generator import generate; "
         "p = json.loads(sys.argv[1]); generate(sys.argv[2], seed=p['seed'], "
         "referrals_per_year=p['referrals_per_year'], years=p['years'], "
         "nights=p['nights'], la_codes=p['la_codes'])"

@@ -60,7 +60,7 @@ def csc_env(tmp_path, monkeypatch):
 def small_sample(tmp_path_factory) -> Path:
     """A small generated export set (council 999, 2 years of history, 3 nights), shared
     read-only by tests: copy it before modifying."""
-    from csc_pipeline.generator import generate
+    from csc_generator import generate
 
     root = tmp_path_factory.mktemp("sample-exports")
     generate(root, seed=7, referrals_per_year=1200, years=2, nights=3)

@@ -383,7 +383,7 @@ def html_body(msg) -> str:
 
 def test_working_days_threshold_follows_the_spec():
     # working_days_between(a, as_at) > n  <=>  a < threshold
-    from csc_pipeline.generator.workdays import calendar, to_day
+    from csc_generator.workdays import calendar, to_day
 
     cal = calendar(2019, 2027)
     as_at = D("2026-11-20")
@@ -458,7 +458,7 @@ def test_one_digest_per_team_to_its_manager_with_the_right_counts(env, smtp):
 
 def test_no_names_or_dates_of_birth_in_any_message(env, smtp):
     send_night_alerts(env["ref"])
-    from csc_pipeline.generator.names import FORENAMES, SURNAMES
+    from csc_generator.names import FORENAMES, SURNAMES
 
     assert smtp.mailbox.messages
     for m in smtp.mailbox.messages:

@@ -1,4 +1,4 @@
-"""Tests of the sample export generator (csc_pipeline.generator).
+"""Tests of the sample export generator (csc_generator).
 
 The calibration tests re-measure the published figures from the generated CSV files
 with code written here, independently of the generator: dates are parsed with the
@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from csc_generator import Fault, generate
+from csc_generator.faults import UNPARSEABLE_DATES, FaultError
+from csc_generator.names import FORENAMES, SURNAMES
 from csc_pipeline import contract
-from csc_pipeline.generator import Fault, generate
-from csc_pipeline.generator.faults import UNPARSEABLE_DATES, FaultError
-from csc_pipeline.generator.names import FORENAMES, SURNAMES
 
 END = dt.date(2026, 11, 20)
 

@@ -94,7 +94,7 @@ def three_councils(tmp_path_factory, airflow_db):
     from airflow.dag_processing.dagbag import DagBag
     from conftest import REPO
 
-    from csc_pipeline.generator import generate
+    from csc_generator import generate
 
     root = tmp_path_factory.mktemp("many")
     exports = root / "exports"

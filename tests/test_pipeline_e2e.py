@@ -272,8 +272,8 @@ FIGURE_FAULTS = (
 def test_figures_agree_on_a_night_with_bad_records(tmp_path, monkeypatch, airflow_db):
     """The same reconciliation on a night whose bad records must be excluded figure by
     figure (kpis.md: excluded from that figure and reported, never silently dropped)."""
-    from csc_pipeline.generator import generate
-    from csc_pipeline.generator.faults import Fault
+    from csc_generator import generate
+    from csc_generator.faults import Fault
 
     exports = tmp_path / "exports"
     generate(

@@ -797,7 +797,7 @@ def test_quarantined_night_leaves_dq_issues_alone(tmp_path):
 @pytest.fixture(scope="module")
 def fault_exports(tmp_path_factory):
     """A small two-night export set per fault, generated once per fault kind on demand."""
-    generator = pytest.importorskip("csc_pipeline.generator", reason="generator not available")
+    generator = pytest.importorskip("csc_generator", reason="generator not available")
     if not hasattr(generator, "generate"):
         pytest.skip("generator.generate not available yet")
     cache: dict[str, Path] = {}

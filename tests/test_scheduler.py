@@ -33,7 +33,7 @@ def deployment(tmp_path_factory):
     reason = postgres_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from csc_pipeline.generator import generate
+    from csc_generator import generate
 
     root = tmp_path_factory.mktemp("scheduler")
     exports = root / "exports"

@@ -48,7 +48,7 @@ def migrate_metadata_db(home: Path) -> None:
 def ensure_sample(exports_root: Path) -> None:
     if exports_root.is_dir() and any(exports_root.iterdir()):
         return
-    from csc_pipeline.generator import generate
+    from csc_generator import generate
 
     print(f"Generating the built-in sample council's exports in {exports_root} ...")
     generate(exports_root)

@@ -1,8 +1,8 @@
 """Command line for the sample export generator.
 
-    python -m csc_pipeline.generator --out var/exports
-    python -m csc_pipeline.generator --out /tmp/x --councils 3 --nights 5 --years 10
-    python -m csc_pipeline.generator --out /tmp/x --clean \\
+    python -m csc_generator --out var/exports
+    python -m csc_generator --out /tmp/x --councils 3 --nights 5 --years 10
+    python -m csc_generator --out /tmp/x --clean \\
         --fault duplicate_pk=0.01 --fault missing_file=ssd_cp_visits,night=2
 
 Fault specs are described in faults.py (`--list-faults` prints them).
@@ -25,7 +25,7 @@ from .names import council
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m csc_pipeline.generator",
+        prog="python -m csc_generator",
         description="Write sample nightly case-system exports of fictional councils.",
     )
     p.add_argument(

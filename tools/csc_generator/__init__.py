@@ -6,7 +6,7 @@ audits.py: case-file audits), views it as known on each of `nights` consecutive
 export dates (history.py), adds realistic mess (messy.py) and optionally faults
 (faults.py), and writes the folders exactly as ../shared/spec/export-contract.md
 describes (writer.py). The figures it reproduces, and the constants tuned to do so,
-are in calibration.py. Command line: `python -m csc_pipeline.generator --help`.
+are in calibration.py. Command line: `python -m csc_generator --help`.
 """
 
 from .export import DEFAULT_END_DATE, DEFAULT_SEED, NightSummary, generate
