@@ -256,6 +256,8 @@ def _describe(exc: ValidationError, root: yaml.Node | None, path: Path) -> str:
         else:
             message = err["msg"].removeprefix("Value error, ")
             node, _ = _node_at(root, loc + _detail_loc(loc, message))
+            if isinstance(node, yaml.SequenceNode) and (m := re.search(r"'([^']*)'", message)):
+                node = next((n for n in node.value if n.value == m.group(1)), node)
         line = f":{node.start_mark.line + 1}" if node is not None else ""
         field = ".".join(str(p) for p in loc) or "(profile)"
         lines.append(f"{path}{line}: {field}: {message}")
