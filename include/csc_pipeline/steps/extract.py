@@ -90,10 +90,16 @@ class SourceNotReady(RuntimeError):
     """The SSD looks mid-refresh (e.g. ssd_person empty): worth retrying later."""
 
 
+# The NHS number (SSD v1.4's pers_single_unique_id): no figure needs it, so it is not
+# read either (data minimisation; landing never selects it: docs/architecture.md).
+NOT_NEEDED = frozenset({"pers_single_unique_id"})
+
+
 def is_never_selected(column: str) -> bool:
-    """Children's names and the free-text JSON columns are never read from the SSD."""
+    """Children's names, the NHS number and the free-text JSON columns are never read
+    from the SSD."""
     name = column.lower()
-    return name in contract.EXCLUDED_COLUMNS or name.endswith("_json")
+    return name in contract.EXCLUDED_COLUMNS or name in NOT_NEEDED or name.endswith("_json")
 
 
 def wanted_columns(table: str) -> tuple[str, ...]:
