@@ -84,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     migrate_metadata_db(home)
 
-    from csc_pipeline import nights, report
-    from csc_pipeline.tasks import council_codes, warehouse_for
+    from csc_pipeline import report
+    from csc_pipeline.councils import council_codes, warehouse_for
+    from csc_pipeline.steps.discover import pending_nights
 
     dag = load_dag()
     codes = council_codes(cfg)
@@ -99,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         pending = {
             c: [
                 n.export_date
-                for n in nights.pending_nights(
-                    cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir
-                )
+                for n in pending_nights(cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir)
             ]
             for c in codes
         }
