@@ -7,14 +7,17 @@
 --   FINANCIAL_YEAR_TO_DATE  1 April of the financial year containing the as-at date
 --                           to the as-at date, including the part month (FLOW)
 --   AS_AT                   the position on the as-at date (STOCK and AS_AT)
+-- An indicator whose feed was not supplied (int_kpi_catalogue.unavailable_reason) gets
+-- a row for every period and team of its type that has any other figure, with null
+-- numerator, denominator, value and RAG and the reason: "not available", never 0.
 with
 
 events as (
     select * from {{ ref('fct_kpi_events') }}
 ),
 
-definitions as (
-    select * from {{ ref('int_kpi_definitions') }}
+catalogue as (
+    select * from {{ ref('int_kpi_catalogue') }}
 ),
 
 teams as (
@@ -60,53 +63,63 @@ period_events as (
         events.numerator,
         events.denominator
     from events
-    inner join definitions on definitions.kpi_code = events.kpi_code
+    inner join catalogue on catalogue.kpi_code = events.kpi_code
     inner join periods
         on events.event_date between periods.period_start and periods.period_end
-        and {{ dbt.position("definitions.kpi_type", "periods.kpi_types") }} > 0
+        and {{ dbt.position("catalogue.kpi_type", "periods.kpi_types") }} > 0
 ),
 
-combined as (
-    select period, period_start, period_end, kpi_code, team_id,
-        sum(numerator) as numerator, sum(denominator) as denominator
-    from period_events
-    where team_id is not null
-    group by period, period_start, period_end, kpi_code, team_id
-    union all
-    select period, period_start, period_end, kpi_code, cast(null as varchar) as team_id,
-        sum(numerator) as numerator, sum(denominator) as denominator
-    from period_events
-    group by period, period_start, period_end, kpi_code
+available as (
+    {{ kpi_rollup('period_events', ['period', 'period_start', 'period_end', 'kpi_code']) }}
 ),
 
-valued as (
+reporting_grid as (
+    select distinct
+        available.period,
+        available.period_start,
+        available.period_end,
+        available.team_id,
+        periods.kpi_types
+    from available
+    inner join periods on periods.period = available.period
+),
+
+not_available as (
     select
-        combined.*,
-        case when combined.denominator > 0 then combined.numerator / combined.denominator end as value
-    from combined
+        reporting_grid.period,
+        reporting_grid.period_start,
+        reporting_grid.period_end,
+        catalogue.kpi_code,
+        reporting_grid.team_id,
+        cast(null as numeric(18, 4)) as numerator,
+        cast(null as numeric(18, 4)) as denominator
+    from catalogue
+    inner join reporting_grid
+        on {{ dbt.position("catalogue.kpi_type", "reporting_grid.kpi_types") }} > 0
+    where not catalogue.is_available
+),
+
+figures as (
+    select * from available
+    union all
+    select * from not_available
 )
 
 select
-    valued.kpi_code || '|' || valued.period || '|' || coalesce(valued.team_id, 'ALL') as kpi_headline_id,
-    valued.kpi_code,
-    definitions.kpi_name,
-    definitions.kpi_type,
-    cast(valued.period as varchar) as period,
-    cast(valued.period_start as date) as period_start,
-    cast(valued.period_end as date) as period_end,
-    valued.team_id,
+    figures.kpi_code || '|' || figures.period || '|' || coalesce(figures.team_id, 'ALL') as kpi_headline_id,
+    figures.kpi_code,
+    catalogue.kpi_name,
+    catalogue.kpi_type,
+    cast(figures.period as varchar) as period,
+    cast(figures.period_start as date) as period_start,
+    cast(figures.period_end as date) as period_end,
+    figures.team_id,
     teams.team_name,
     teams.service_area_id,
     teams.service_area_name,
-    cast(valued.numerator as numeric(18, 4)) as numerator,
-    cast(valued.denominator as numeric(18, 4)) as denominator,
-    cast(valued.value as numeric(18, 6)) as value,
-    definitions.value_unit,
-    definitions.target,
-    definitions.higher_is_better,
-    cast({{ rag_status('valued.value', 'definitions.target', 'definitions.higher_is_better') }} as varchar) as rag,
+    {{ kpi_figure_columns('figures', 'catalogue') }},
     {{ la_code() }} as la_code,
     {{ as_at_date() }} as as_at_date
-from valued
-inner join definitions on definitions.kpi_code = valued.kpi_code
-left join teams on teams.team_id = valued.team_id
+from figures
+inner join catalogue on catalogue.kpi_code = figures.kpi_code
+left join teams on teams.team_id = figures.team_id

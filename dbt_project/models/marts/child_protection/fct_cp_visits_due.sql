@@ -3,7 +3,7 @@
 -- latest visit recorded against the plan (cppv_cp_plan_id) with the child seen and a
 -- valid date on or before the as-at date. A plan with no such visit is measured from
 -- its start date. Overdue when working_days_between(that date, as_at) >
--- var('cp_visit_overdue_working_days') (default 10). Team/worker: the child's current
+-- the threshold cp_visit_overdue_working_days (seed kpi_thresholds: 10). Team/worker: the child's current
 -- case-holding allocation (latest-starting active on the as-at date), for alerts.
 with
 
@@ -80,7 +80,7 @@ with_working_days as (
     from measured
     {{ join_calendar('measured.measured_from_date', 'cal_from') }}
     {{ join_calendar(as_at_date(), 'cal_as_at') }}
-    {{ join_add_working_days('cal_from', var('cp_visit_overdue_working_days'), 'cal_next_due') }}
+    {{ join_add_working_days('cal_from', threshold('cp_visit_overdue_working_days'), 'cal_next_due') }}
 )
 
 select
@@ -93,8 +93,8 @@ select
     with_working_days.measured_from_date,
     with_working_days.visit_due_date,
     cast(with_working_days.working_days_since_seen as integer) as working_days_since_seen,
-    with_working_days.working_days_since_seen > {{ var('cp_visit_overdue_working_days') }} as is_visit_overdue,
-    cast({{ var('cp_visit_overdue_working_days') }} as integer) as overdue_after_working_days,
+    with_working_days.working_days_since_seen > {{ threshold('cp_visit_overdue_working_days') }} as is_visit_overdue,
+    cast({{ threshold('cp_visit_overdue_working_days') }} as integer) as overdue_after_working_days,
     with_working_days.worker_id,
     with_working_days.team_id,
     teams.team_name,

@@ -23,6 +23,7 @@ select
     conferences.is_held,
     cast(conferences.working_days_s47_to_icpc as integer) as working_days_s47_to_icpc,
     conferences.is_within_15_working_days,
+    conferences.is_late,
     conferences.is_overdue_not_held,
     conferences.icpc_month_start,
     cast(conferences.icpc_financial_year as varchar) as icpc_financial_year,

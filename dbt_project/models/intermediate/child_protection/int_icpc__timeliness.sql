@@ -1,6 +1,8 @@
 -- Initial child protection conference timeliness (spec §5), one row per ICPC.
 -- working_days_s47_to_icpc = working_days_between(S47 start, ICPC date); within
--- timescale when <= var('icpc_timescale_working_days') (15). The S47 start comes from
+-- timescale when <= the threshold icpc_timescale_working_days (seed kpi_thresholds:
+-- 15). is_late = held after it; is_overdue_not_held = not held and already past it
+-- (the team managers' alert list). Transfer-ins are neither. The S47 start comes from
 -- the linked enquiry (icpc_s47_enquiry_id); without it the figure is meaningless and
 -- the conference is excluded with dq_issue S47_START_UNKNOWN (the export's own
 -- target date is shown for reference but not used). Transfer-in conferences are
@@ -58,7 +60,7 @@ working_days as (
     {{ join_calendar('joined.s47_start_date', 'cal_s47') }}
     {{ join_calendar('joined.icpc_date', 'cal_icpc') }}
     {{ join_calendar(as_at_date(), 'cal_as_at') }}
-    {{ join_add_working_days('cal_s47', var('icpc_timescale_working_days'), 'cal_target') }}
+    {{ join_add_working_days('cal_s47', threshold('icpc_timescale_working_days'), 'cal_target') }}
 )
 
 select
@@ -80,11 +82,18 @@ select
     case when dq_issue is null then working_days_s47_to_icpc end as working_days_s47_to_icpc,
     case
         when dq_issue is null and icpc_date is not null
-            then working_days_s47_to_icpc <= {{ var('icpc_timescale_working_days') }}
+            then working_days_s47_to_icpc <= {{ threshold('icpc_timescale_working_days') }}
     end as is_within_15_working_days,
     case
+        when dq_issue is null and icpc_date is not null and not is_transfer_in
+            then working_days_s47_to_icpc > {{ threshold('icpc_timescale_working_days') }}
+    end as is_late,
+    -- transfer-in conferences have no ICPC timescale from our S47: never "overdue"
+    case
         when dq_issue is null
-            then icpc_date is null and working_days_since_s47 > {{ var('icpc_timescale_working_days') }}
+            then icpc_date is null
+            and not is_transfer_in
+            and working_days_since_s47 > {{ threshold('icpc_timescale_working_days') }}
     end as is_overdue_not_held,
     icpc_month_start,
     icpc_financial_year,

@@ -46,7 +46,7 @@ working_days as (
     {{ join_calendar('joined.authorised_date', 'cal_auth') }}
     {{ join_calendar('joined.referral_date', 'cal_referral') }}
     {{ join_calendar(as_at_date(), 'cal_as_at') }}
-    {{ join_add_working_days('cal_start', var('assessment_timescale_working_days'), 'cal_due') }}
+    {{ join_add_working_days('cal_start', threshold('assessment_timescale_working_days'), 'cal_due') }}
 ),
 
 checked as (
@@ -84,19 +84,19 @@ select
     case
         when dq_issue is null and working_days_from_referral >= 0 then working_days_from_referral
     end as working_days_from_referral,
-    case when dq_issue is null then authorised_date is not null and working_days_to_authorise <= {{ var('assessment_timescale_working_days') }} end
+    case when dq_issue is null then authorised_date is not null and working_days_to_authorise <= {{ threshold('assessment_timescale_working_days') }} end
         as is_within_45_working_days,
     case when dq_issue is null then authorised_date is null end as is_open,
     case when dq_issue is null and authorised_date is null then working_days_open end as working_days_open,
     case
         when dq_issue is null
-            then authorised_date is null and working_days_open > {{ var('assessment_timescale_working_days') }}
+            then authorised_date is null and working_days_open > {{ threshold('assessment_timescale_working_days') }}
     end as is_overdue,
     case
         when dq_issue is null
             then authorised_date is null
-            and working_days_open <= {{ var('assessment_timescale_working_days') }}
-            and working_days_until_due <= {{ var('assessment_due_soon_working_days') }}
+            and working_days_open <= {{ threshold('assessment_timescale_working_days') }}
+            and working_days_until_due <= {{ threshold('assessment_due_soon_working_days') }}
     end as is_due_soon,
     case when dq_issue is null and authorised_date is null then working_days_until_due end
         as working_days_until_due,
