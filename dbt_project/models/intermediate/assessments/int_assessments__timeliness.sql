@@ -84,8 +84,11 @@ select
     case
         when dq_issue is null and working_days_from_referral >= 0 then working_days_from_referral
     end as working_days_from_referral,
-    case when dq_issue is null then authorised_date is not null and working_days_to_authorise <= {{ threshold('assessment_timescale_working_days') }} end
-        as is_within_45_working_days,
+    case
+        when dq_issue is null
+            then authorised_date is not null
+                and working_days_to_authorise <= {{ threshold('assessment_timescale_working_days') }}
+    end as is_within_45_working_days,
     case when dq_issue is null then authorised_date is null end as is_open,
     case when dq_issue is null and authorised_date is null then working_days_open end as working_days_open,
     case
@@ -95,8 +98,8 @@ select
     case
         when dq_issue is null
             then authorised_date is null
-            and working_days_open <= {{ threshold('assessment_timescale_working_days') }}
-            and working_days_until_due <= {{ threshold('assessment_due_soon_working_days') }}
+                and working_days_open <= {{ threshold('assessment_timescale_working_days') }}
+                and working_days_until_due <= {{ threshold('assessment_due_soon_working_days') }}
     end as is_due_soon,
     case when dq_issue is null and authorised_date is null then working_days_until_due end
         as working_days_until_due,

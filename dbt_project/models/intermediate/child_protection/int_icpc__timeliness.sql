@@ -92,8 +92,8 @@ select
     case
         when dq_issue is null
             then icpc_date is null
-            and not is_transfer_in
-            and working_days_since_s47 > {{ threshold('icpc_timescale_working_days') }}
+                and not is_transfer_in
+                and working_days_since_s47 > {{ threshold('icpc_timescale_working_days') }}
     end as is_overdue_not_held,
     icpc_month_start,
     icpc_financial_year,

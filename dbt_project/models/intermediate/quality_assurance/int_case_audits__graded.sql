@@ -27,8 +27,8 @@ checked as (
     select
         *,
         not coalesce(completed_date_is_invalid, false)
-            and completed_date is not null
-            and completed_date <= {{ as_at_date() }} as is_countable,
+        and completed_date is not null
+        and completed_date <= {{ as_at_date() }} as is_countable,
         case
             when completed_date_is_invalid then 'INVALID_COMPLETED_DATE'
             when completed_date is null then 'MISSING_COMPLETED_DATE'
@@ -60,8 +60,7 @@ select
     checked.moderated_grade,
     checked.moderation_date,
     checked.moderator_id,
-    case when checked.moderated_grade is not null then checked.moderated_grade else checked.audit_grade end
-        as final_grade,
+    coalesce(checked.moderated_grade, checked.audit_grade) as final_grade,
     case
         when checked.moderated_grade is not null then checked.moderated_grade_rank
         else checked.audit_grade_rank

@@ -58,10 +58,10 @@ ranked_teams as (
         row_number() over (
             partition by snapshot_date, worker_id
             order by
-                case when team_id is null then 1 else 0 end,
+                case when team_id is null then 1 else 0 end asc,
                 team_children desc,
-                case when team_id = worker_team_id then 0 else 1 end,
-                team_id
+                case when team_id = worker_team_id then 0 else 1 end asc,
+                team_id asc
         ) as team_rank
     from worker_teams
 )

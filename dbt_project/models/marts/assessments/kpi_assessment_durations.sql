@@ -13,15 +13,24 @@ calendar as (
 ),
 
 scoped as (
-    select authorised_month_start as month_start, team_id, working_days_to_authorise, duration_band,
+    select
+        authorised_month_start as month_start,
+        team_id,
+        working_days_to_authorise,
+        duration_band,
         is_within_45_working_days
     from assessments
 ),
 
 by_team as (
-    select * from scoped where team_id is not null
+    select * from scoped
+    where team_id is not null
     union all
-    select month_start, cast(null as varchar) as team_id, working_days_to_authorise, duration_band,
+    select
+        month_start,
+        cast(null as varchar) as team_id,
+        working_days_to_authorise,
+        duration_band,
         is_within_45_working_days
     from scoped
 ),

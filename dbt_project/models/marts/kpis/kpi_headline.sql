@@ -46,10 +46,18 @@ periods as (
         'FLOW,STOCK' as kpi_types
     from as_at
     union all
-    select 'FINANCIAL_YEAR_TO_DATE', as_at.financial_year_start, as_at.as_at_date, 'FLOW'
+    select
+        'FINANCIAL_YEAR_TO_DATE' as period,
+        as_at.financial_year_start as period_start,
+        as_at.as_at_date as period_end,
+        'FLOW' as kpi_types
     from as_at
     union all
-    select 'AS_AT', as_at.as_at_date, as_at.as_at_date, 'STOCK,AS_AT'
+    select
+        'AS_AT' as period,
+        as_at.as_at_date as period_start,
+        as_at.as_at_date as period_end,
+        'STOCK,AS_AT' as kpi_types
     from as_at
 ),
 

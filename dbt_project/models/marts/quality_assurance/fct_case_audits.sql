@@ -32,12 +32,18 @@ select
     cast(audits.final_grade as varchar) as final_grade,
     cast(audits.moderation_outcome as varchar) as moderation_outcome,
     audits.is_countable as is_counted_in_kpis,
-    case when audits.is_countable and audits.final_grade_rank is not null
-        then audits.final_grade in ('OUTSTANDING', 'GOOD') end as is_good_or_better,
-    case when audits.is_countable and audits.final_grade_rank is not null
-        then audits.final_grade = 'REQUIRES_IMPROVEMENT' end as is_requires_improvement,
-    case when audits.is_countable and audits.final_grade_rank is not null
-        then audits.final_grade = 'INADEQUATE' end as is_inadequate,
+    case
+        when audits.is_countable and audits.final_grade_rank is not null
+            then audits.final_grade in ('OUTSTANDING', 'GOOD')
+    end as is_good_or_better,
+    case
+        when audits.is_countable and audits.final_grade_rank is not null
+            then audits.final_grade = 'REQUIRES_IMPROVEMENT'
+    end as is_requires_improvement,
+    case
+        when audits.is_countable and audits.final_grade_rank is not null
+            then audits.final_grade = 'INADEQUATE'
+    end as is_inadequate,
     audits.std_timescales_met,
     audits.std_management_oversight_met,
     audits.std_voice_of_child_met,

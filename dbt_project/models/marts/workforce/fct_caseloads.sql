@@ -39,14 +39,10 @@ select
     ) as caseload_per_fte,
     coalesce(
         professionals.fte > 0
-        and worker_snapshots.children_allocated / professionals.fte > {{ threshold('caseload_flag_per_fte', 'decimal(9, 2)') }},
+        and worker_snapshots.children_allocated / professionals.fte
+        > {{ threshold('caseload_flag_per_fte', 'decimal(9, 2)') }},
         false
     ) as is_above_threshold,
-    coalesce(
-        professionals.fte > 0
-        and worker_snapshots.children_allocated / professionals.fte > {{ threshold('caseload_alert_per_fte', 'decimal(9, 2)') }},
-        false
-    ) as is_above_alert_threshold,
     {{ la_code() }} as la_code,
     {{ as_at_date() }} as as_at_date
 from worker_snapshots
