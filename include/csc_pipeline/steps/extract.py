@@ -212,7 +212,10 @@ class _HashingCsv:
     def rows_(self, rows: Iterable[Iterable[Any]]) -> None:
         n = 0
         for row in rows:
-            self._writer.writerow([render(v) for v in row])
+            # fast path for the common cases (text, NULL), render() for the rest
+            self._writer.writerow(
+                [v if v.__class__ is str else "" if v is None else render(v) for v in row]
+            )
             n += 1
         self.rows += n
         self._flush()
