@@ -343,3 +343,17 @@ def test_default_export_date_is_the_day_before_the_run_in_the_council_time_zone(
     assert default_export_date("2026-11-22T02:30:00+00:00", "Europe/London") == "2026-11-21"
     # 00:30 BST on 1 July is still 30 June in UTC: the London date counts
     assert default_export_date("2026-06-30T23:30:00+00:00", "Europe/London") == "2026-06-30"
+
+
+def test_sql_server_query_names_every_column():
+    """SystemC / Mosaic (SQL Server, schema ssd_development): the same named SELECT."""
+    from sqlalchemy.dialects import mssql
+
+    from csc_pipeline.steps.extract import TablePlan, wanted_columns
+
+    cols = [(c, c) for c in wanted_columns("ssd_person")]
+    plan = TablePlan("ssd_person", "ssd_person", cols, "pers_person_id")
+    sql = str(plan.query("ssd_development").compile(dialect=mssql.dialect()))
+    assert "*" not in sql and "pers_forename" not in sql and "pers_surname" not in sql
+    assert "FROM ssd_development.ssd_person ORDER BY pers_person_id" in " ".join(sql.split())
+    assert "pers_upn" in sql and "pers_dob" in sql
