@@ -40,7 +40,7 @@ def test_contract_accepts_ssd_columns(system, table, columns):
 
 
 def test_json_columns_are_never_landed():
-    for system, table, columns in CASES:
+    for _system, table, columns in CASES:
         t = contract.TABLES_BY_NAME[table]
         for name in columns:
             if name.endswith("_json"):

@@ -246,12 +246,12 @@ CODE_SETS: dict[str, tuple[str, ...]] = {
     "sex": SEX_CODES,
     "ethnicity": ETHNICITY_CODES,
     "worker_change_reason": WORKER_CHANGE_REASONS,
-    "cin_need": CIN_NEED_CODES,
+    "cin_primary_need": CIN_NEED_CODES,
     "referral_source": REFERRAL_SOURCES,
     "close_reason": CLOSE_REASONS,
     "cp_category": CP_CATEGORIES,
     "cla_start_reason": CLA_START_REASONS,
-    "cla_need": CLA_NEED_CODES,
+    "cla_primary_need": CLA_NEED_CODES,
     "cla_ceased_reason": CLA_CEASED_REASONS,
     "audit_type": AUDIT_TYPES,
     "auditor_role": AUDITOR_ROLES,
@@ -261,11 +261,11 @@ CODE_SETS: dict[str, tuple[str, ...]] = {
 CODE_MAPS: dict[str, dict[str, str]] = {
     "sex": SEX_LEGACY | SEX_DESCRIPTIONS,
     "worker_change_reason": WORKER_CHANGE_REASON_DESCRIPTIONS,
-    "cin_need": CIN_NEED_DESCRIPTIONS,
+    "cin_primary_need": CIN_NEED_DESCRIPTIONS,
     "referral_source": REFERRAL_SOURCE_DESCRIPTIONS,
     "close_reason": CLOSE_REASON_DESCRIPTIONS,
     "cp_category": CP_CATEGORY_DESCRIPTIONS,
-    "cla_need": {k: v for k, v in CIN_NEED_DESCRIPTIONS.items() if v in CLA_NEED_CODES},
+    "cla_primary_need": {k: v for k, v in CIN_NEED_DESCRIPTIONS.items() if v in CLA_NEED_CODES},
     "audit_grade": AUDIT_GRADE_LEGACY,
 }
 

@@ -58,6 +58,15 @@ def code_sets_csv() -> str:
     return _csv(["code_set", "code"], rows)
 
 
+def code_map_rows() -> list[tuple[str, str, str, bool]]:
+    """(code_set, source_value, code, is_code): the seed ref_code_map's rows."""
+    out = []
+    for line in list(csv.reader(io.StringIO(code_map_csv())))[1:]:
+        code_set, source, code = line
+        out.append((code_set, source, code, contract.code_key(code) == source))
+    return out
+
+
 def code_map_csv() -> str:
     rows: dict[tuple[str, str], str] = {}
     for name, codes in contract.CODE_SETS.items():

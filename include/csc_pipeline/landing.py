@@ -15,8 +15,9 @@ Why it is built this way:
   field. Everything else is landed exactly as delivered: staging types it.
 - ``case_audits`` is an optional feed: a night without it is complete; it is recorded
   in meta.load_log as ``not_supplied`` and raw.case_audits is empty.
-- raw.council_role_codes / raw.council_code_map (the council's overrides, written by
-  the profile step) are created empty when absent and never touched otherwise.
+- raw.council_role_codes / raw.council_code_map: the council profile's overrides of the
+  shipped reference data (csc_pipeline.profile.write_raw_tables), written in the same
+  transaction; staging unions them with the generated seeds.
 """
 
 from __future__ import annotations
@@ -68,12 +69,6 @@ class NightRejected(Exception):
 
 LOADED = "loaded"
 NOT_SUPPLIED = "not_supplied"
-
-# The council's overrides of the shipped reference data (docs/architecture.md).
-COUNCIL_OVERRIDE_TABLES = {
-    "council_role_codes": "role_code varchar not null",
-    "council_code_map": "code_set varchar not null, source_value varchar not null, code varchar not null",
-}
 
 
 @dataclass
@@ -286,14 +281,6 @@ def _not_supplied(con: duckdb.DuckDBPyConnection, night: nights.Night, table: Ta
     return TableLoad(table.name, table.file_name, None, 0, 0, [], [], NOT_SUPPLIED)
 
 
-def ensure_council_overrides(con: duckdb.DuckDBPyConnection) -> None:
-    """raw.council_role_codes / raw.council_code_map, empty unless the profile step
-    wrote them (never replaced here)."""
-    con.execute("create schema if not exists raw")
-    for name, columns in COUNCIL_OVERRIDE_TABLES.items():
-        con.execute(f"create table if not exists raw.{name} ({columns})")
-
-
 def _locate_bad_row(path: Path, table: Table, width: int, exc: Exception) -> NightRejected:
     """DuckDB refused the file: find the first malformed row with the csv module (slow
     path, only on failure) so the error names the row and column."""
@@ -394,7 +381,6 @@ def land_night(
                 else _not_supplied(con, night, t, loaded_at)
                 for t in TABLES
             ]
-            ensure_council_overrides(con)
             _pseudonyms(con, night.la_code)
             write_raw_tables(con, profile)  # the council's overrides, read by dbt staging
             con.execute(

@@ -60,6 +60,15 @@ create or replace temp macro csc_parse_date(t) as csc_parse_date_(replace(t, 'T'
 create or replace temp macro csc_date_text(x) as (
     case when regexp_full_match(csc_text(x), '{NULL_DATE_RE}') then null else csc_text(x) end
 );
+create or replace temp macro csc_key(x) as
+    nullif(trim(regexp_replace(upper(replace(x, '&', ' AND ')), '[^A-Z0-9]+', ' ', 'g')), '');
+create or replace temp macro csc_mapped(cs, x) as coalesce(
+    map_extract_value((select map(list(source_value), list(code)) from csc_code_map
+                       where code_set = cs), csc_key(x)),
+    case when strpos(csc_key(x), ' ') > 0 then map_extract_value(
+        (select map(list(source_value), list(code)) from csc_code_map
+         where code_set = cs and is_code), split_part(csc_key(x), ' ', 1)) end);
+create or replace temp macro csc_code(cs, x) as coalesce(csc_mapped(cs, x), upper(csc_text(x)));
 create or replace temp macro csc_parse_decimal(t) as (
     case when regexp_full_match(t, '{DECIMAL_RE}') then try_cast(t as double) end
 );
@@ -78,11 +87,51 @@ def lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def create_code_map(con: duckdb.DuckDBPyConnection) -> None:
+    """csc_code_map: staging's stg_ref__code_map (the generated seed rows UNION the
+    council's raw.council_code_map, the council's winning), so codes are checked after
+    the same normalisation staging applies (descriptions, leading code tokens)."""
+    from csc_pipeline.contract_artifacts import code_map_rows
+
+    rows = pd.DataFrame(code_map_rows(), columns=["code_set", "source_value", "code", "is_code"])
+    con.register("_shipped_codes", rows)
+    council = (
+        "select lower(trim(code_set)), csc_key(source_value), upper(trim(code)), false, 1 "
+        "from raw.council_code_map"
+        if raw_table_exists(con, "council_code_map")
+        else "select null, null, null, null, 1 where false"
+    )
+    try:
+        con.execute(f"""
+            create or replace temp table csc_code_map as
+            select code_set, source_value, code, is_code from (
+                select *, row_number() over (partition by code_set, source_value order by p) rn
+                from (select code_set, source_value, code, is_code, 2 as p from _shipped_codes
+                      union all {council}) x(code_set, source_value, code, is_code, p)
+                where source_value is not null)
+            where rn = 1
+        """)
+    finally:
+        con.unregister("_shipped_codes")
+
+
+def code_expr(column: Column, source: str) -> str:
+    """A code column normalised as staging's normalise_code does."""
+    return f"csc_code('{column.code_set}', {source})"
+
+
 def clean_expr(column: Column, source: str) -> str:
     """The cleaned text of a column, as dbt staging cleans it."""
     text = f"csc_text({source})"
     if column.type == "date":
         return f"csc_date_text({source})"
+    if column.type == "code":
+        if column.name == "cine_referral_source_code":  # its description beside it (SystemC)
+            return (
+                f"coalesce(csc_mapped('referral_source', {source}), "
+                f"csc_mapped('referral_source', cine_referral_source_desc), upper(csc_text({source})))"
+            )
+        return code_expr(column, source)
     if column.type in ("code", "flag", "flag_na"):
         text = f"upper({text})"
         if column.codes == AUDIT_GRADES:
@@ -165,6 +214,8 @@ def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
 
 def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> list[str]:
     """Create the macros, chk_* tables and calendar; returns the tables present in raw."""
+    con.execute(MACROS.split("create or replace temp macro csc_mapped")[0])
+    create_code_map(con)
     con.execute(MACROS)
     present = []
     for table in TABLES:
