@@ -309,7 +309,7 @@ def normalise_code(code_set: str, text: str | None, extra: dict[str, str] | None
 class Column:
     """One column of an export table.
 
-    staging: its name in the dbt staging model (flag column ``<staging>__unparsed``).
+    staging: its name in the dbt staging model (flag column ``<staging>_is_invalid``).
     may_be_absent: a SSD system does not deliver it (ssd-as-deployed.md), so its absence
         from a file is expected, not a finding.
     derivable: staging derives it when absent (person ids from the referral / the plan).
@@ -813,7 +813,7 @@ def staging_columns() -> list[dict[str, str]]:
                     "type": c.type,
                     "staging_model": t.staging_model,
                     "staging_column": c.staging,
-                    "unparsed_flag": f"{c.staging}__unparsed" if typed else "",
+                    "unparsed_flag": f"{c.staging}_is_invalid" if typed else "",
                 }
             )
     return out
