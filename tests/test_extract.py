@@ -315,3 +315,26 @@ def test_night_in_database_mode_gives_the_figures_of_the_file_drop(
     assert cols_f == cols_d
     assert len(rows_f) > 100
     assert rows_d == rows_f
+
+
+def test_values_rendered_as_the_contract_reads_them():
+    import datetime as dt
+    from decimal import Decimal
+
+    from csc_pipeline.steps.extract import render
+
+    assert render(None) == ""
+    assert render(dt.datetime(2024, 12, 10)) == "2024-12-10"
+    assert render(dt.datetime(2024, 12, 10, 9, 30, 5)) == "2024-12-10 09:30:05"
+    assert render(dt.date(1900, 1, 1)) == "1900-01-01"  # placeholders kept: staging's job
+    assert render(Decimal("0.80")) == "0.80" and render(0.5) == "0.5" and render(7) == "7"
+    assert render(True) == "Y" and render(False) == "N"
+    assert render("NULL") == "NULL" and render(" Neglect ") == " Neglect "  # as held
+
+
+def test_default_export_date_is_the_day_before_the_run_in_the_council_time_zone():
+    from csc_pipeline.steps.extract import default_export_date
+
+    assert default_export_date("2026-11-22T02:30:00+00:00", "Europe/London") == "2026-11-21"
+    # 00:30 BST on 1 July is still 30 June in UTC: the London date counts
+    assert default_export_date("2026-06-30T23:30:00+00:00", "Europe/London") == "2026-06-30"
