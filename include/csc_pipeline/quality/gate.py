@@ -99,6 +99,11 @@ def _collect(
             file="all files",
         )
     for table in tables:
+        if table.optional and (current.get(table.name) or {}).get("status") == "not_supplied":
+            # an optional feed (case_audits) the night does not supply: not a finding;
+            # its figures are "not available" (stg_ssd__table_availability)
+            night.run("file_missing", table.name, None, "skipped", message="not supplied")
+            continue
         if table.name not in present:
             night.table_finding(
                 "file_missing",

@@ -36,8 +36,8 @@ def load_log(con: duckdb.DuckDBPyConnection, la_code: str, export_date: str) -> 
     if not wh.table_exists(con, "meta", "load_log"):
         return {}, {}
     rows = con.execute(
-        "select table_name, manifest_rows, rows_loaded, extra_columns, missing_columns, sha256 "
-        "from meta.load_log where la_code = ? and export_date = ?",
+        "select table_name, manifest_rows, rows_loaded, extra_columns, missing_columns, sha256, "
+        "coalesce(status, 'loaded') from meta.load_log where la_code = ? and export_date = ?",
         [la_code, export_date],
     ).fetchall()
     current = {
@@ -47,6 +47,7 @@ def load_log(con: duckdb.DuckDBPyConnection, la_code: str, export_date: str) -> 
             "extra": list(r[3] or []),
             "missing": list(r[4] or []),
             "sha256": r[5],
+            "status": r[6],
         }
         for r in rows
     }
