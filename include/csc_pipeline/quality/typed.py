@@ -108,7 +108,9 @@ def column_selects(column: Column, staged: set[str]) -> list[str]:
     return out
 
 
-def create_checked_table(con: duckdb.DuckDBPyConnection, table: Table) -> str | None:
+def create_checked_table(
+    con: duckdb.DuckDBPyConnection, table: Table, export_date: str | None = None
+) -> str | None:
     """chk_<table>: raw rows joined to their staging row (no value parsed here).
 
     Returns None, or why staging could not be read (its model was not built: dbt failed
@@ -124,6 +126,16 @@ def create_checked_table(con: duckdb.DuckDBPyConnection, table: Table) -> str | 
             f"staging.{model} was not built (dbt failed before it), so the values of "
             f"{table.file_name} could not be validated"
         )
+    elif model and export_date and "_export_date" in staged:
+        stale = con.execute(
+            f"select count(*) from {STAGING_SCHEMA}.{q(model)} s anti join raw.{q(table.name)} r "
+            "on r._source_row = s._source_row and r._export_date is not distinct from s._export_date"
+        ).fetchone()[0]
+        if stale:  # rows raw does not hold: a previous night's table dbt did not rebuild
+            problem = (
+                f"staging.{model} holds another night's rows (dbt did not rebuild it), "
+                f"so the values of {table.file_name} could not be validated"
+            )
     cols = ["r._source_row"]
     for column in table.columns:
         if column.name not in table.warehouse_columns:
@@ -190,7 +202,7 @@ def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> tuple[list[str]
     present, unvalidated = [], {}
     for table in TABLES:
         if raw_table_exists(con, table.name):
-            problem = create_checked_table(con, table)
+            problem = create_checked_table(con, table, export_date)
             if problem:
                 unvalidated[table.name] = problem
             present.append(table.name)
