@@ -18,10 +18,12 @@ from csc_pipeline.config import Settings, settings
 from csc_pipeline.steps.discover import night_of
 from csc_pipeline.steps.errors import NightQuarantined
 
-# Seeds (staging's code maps) and staging; the staging models' own data tests run too
-# (those the gate does not make); dbt unit tests never run at night (CI runs them).
+# Seeds (staging's code maps) and staging, models only: staging's data tests are its key
+# tests (unique / not_null on the deduplicated keys), which the gate makes on every
+# delivered row (pk_missing, pk_duplicate) and dedupe_on_key guarantees, so the night
+# does not pay for them twice; dbt unit tests never run at night (CI runs them).
 STAGING_SELECT = ["--select", "resource_type:seed", "path:models/staging"]
-NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit"]
+NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit", "test_type:data"]
 
 
 def build_staging(work: Path, la_code: str, export_date: str) -> str:
