@@ -26,7 +26,7 @@ from csc_pipeline.pack.assemble import PackError, assemble
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PackError", "PackResult", "build_pack", "pack_dir"]
+__all__ = ["PackError", "PackResult", "build_pack", "latest_outputs", "pack_dir"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,27 @@ def build_pack(
     )
     log.info("board pack %s %s: %s (%.1fs)", la_code, label, html_path, result.seconds)
     return result
+
+
+def latest_outputs(var_dir: Path, la_code: str) -> dict:
+    """The newest pack (HTML, PDF) and the newest night's data-quality page of a council."""
+    import re
+
+    out = {"pack_month": "", "pack_html": "", "pack_pdf": "", "dq_night": "", "dq_page": ""}
+    packs = var_dir / "packs" / la_code
+    months = (
+        sorted(p for p in packs.iterdir() if re.fullmatch(r"\d{4}-\d{2}", p.name))
+        if packs.is_dir()
+        else []
+    )
+    if months:
+        stem = f"board-pack_{la_code}_{months[-1].name}"
+        html, pdf = months[-1] / f"{stem}.html", months[-1] / f"{stem}.pdf"
+        if html.exists():
+            out.update(pack_month=months[-1].name, pack_html=str(html))
+            out["pack_pdf"] = str(pdf) if pdf.exists() else ""
+    pages = var_dir / "dq_reports" / la_code
+    nights = sorted(p for p in pages.glob("*/index.html")) if pages.is_dir() else []
+    if nights:
+        out.update(dq_night=nights[-1].parent.name, dq_page=str(nights[-1]))
+    return out
