@@ -68,6 +68,7 @@ class Indicator:
     numerator_definition: str = ""
     denominator_definition: str = ""
     spec_reference: str = ""
+    tolerance: float | None = None  # the indicator's own amber tolerance (dim_kpi), if any
     # month_start -> row dict (council level)
     months: dict = field(default_factory=dict)
     # team rows for the pack month
@@ -295,6 +296,7 @@ def _indicators(con) -> dict[str, Indicator]:
             numerator_definition=r.get("numerator_definition") or "",
             denominator_definition=r.get("denominator_definition") or "",
             spec_reference=r.get("spec_reference") or "",
+            tolerance=cat.to_float(r.get("amber_tolerance")),
         )
     return {c: by_code[c] for c in cat.journey_order(list(by_code))}
 
