@@ -65,7 +65,7 @@ THEMES: tuple[Theme, ...] = (
     Theme(
         "workforce",
         "Workforce",
-        ("CASELOAD_PER_FTE", "AGENCY_RATE"),
+        ("CASELOAD_PER_FTE", "CASELOAD_PER_WORKER", "AGENCY_RATE"),
         "Caseloads of case-holding social workers and the share of agency staff.",
     ),
     Theme(
