@@ -198,7 +198,7 @@ class Figure:
         if not self.present or self.numerator is None or self.denominator is None:
             return ""
         if self.suppressed:
-            return "(c)"
+            return ""  # "c" already says it
         return f"({fmt_count(self.numerator)}/{fmt_count(self.denominator)})"
 
     @property
