@@ -17,12 +17,12 @@ the Board's record and are never pruned. On demand for any month:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from csc_pipeline.pack.assemble import PackError, assemble
+from csc_pipeline.warehouse import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,6 @@ def pack_dir(var_dir: Path, la_code: str, month: str) -> Path:
     return var_dir / "packs" / la_code / month
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def build_pack(
     warehouse: Path,
     la_code: str,
@@ -78,7 +71,7 @@ def build_pack(
     out = pack_dir(var_dir, la_code, label)
     stem = f"board-pack_{la_code}_{label}" + ("" if suppress_small else "_internal")
     html_path = out / f"{stem}.html"
-    _write_atomic(html_path, render_html(data))
+    atomic_write_text(html_path, render_html(data))
     pdf_path = None
     if pdf:
         from csc_pipeline.pack.pdf import print_pdf

@@ -38,7 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from csc_pipeline.config import env_flag
 from csc_pipeline.pack.benchmarks import seed_path
+from csc_pipeline.warehouse import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -290,14 +292,12 @@ def refresh(fetch: Fetch = http_fetch, seed: Path | None = None, *, write: bool 
     merged = merge(rows, fresh)
     changed = to_csv(merged) != to_csv(rows)
     if write and changed:
-        tmp = seed.with_name(f".{seed.name}.tmp")
-        tmp.write_text(to_csv(merged), encoding="utf-8")
-        os.replace(tmp, seed)
+        atomic_write_text(seed, to_csv(merged))
     return {"rows_read": len(fresh), "changed": changed, "errors": errors, "seed": str(seed)}
 
 
 def enabled() -> bool:
-    return os.environ.get("CSC_EES_REFRESH", "").strip().lower() in {"1", "true", "yes", "y", "on"}
+    return env_flag("CSC_EES_REFRESH", False)
 
 
 def main(argv: list[str] | None = None) -> int:
