@@ -500,6 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.cpu_count() or 2,
         help="hub sizes: csc_warehouse pool slots = councils building at once (default: cores)",
     )
+    parser.add_argument(
+        "--hub-years",
+        type=int,
+        default=10,
+        help="hub sizes: years of history per council (default 10, a typical council)",
+    )
     args = parser.parse_args(argv)
     table = QUICK if args.quick else SIZES
     names = list(QUICK) if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -522,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, n in enumerate(names, 1):  # saved after every size (complete: false until the end)
             hub = hub_bench.hub_params(n)
             if hub:
+                hub["years"] = args.hub_years
                 results.extend(hub_bench.run_hub(n, hub, executors, dict(env), args.hub_slots))
             else:
                 results.append(run_size(n, table[n], max(1, args.repeats), env, home))

@@ -115,9 +115,14 @@ def test_rebuild_from_the_archive_equals_the_published_warehouse(published):
     assert not list(live.parent.glob(".rebuild_*"))
     parquet = settings().parquet_dir / LA
     assert (parquet / "latest").resolve().name == nights[2]
-    kpis = duckdb.sql(
-        f"select count(*) from read_parquet('{parquet / 'latest' / 'kpi_monthly.parquet'}')"
-    ).fetchone()[0]
+    con = duckdb.connect()
+    try:
+        kpis = con.execute(
+            "select count(*) from read_parquet(?)",
+            [str(parquet / "latest" / "kpi_monthly.parquet")],
+        ).fetchone()[0]
+    finally:
+        con.close()
     assert kpis == len(before["marts.kpi_monthly"])
     print(f"rebuild: {result['seconds']}s for {len(nights)} nights ({result})")
 
