@@ -290,6 +290,31 @@ def measure_floor(exports: Path, date: str, env: dict, tmp: Path) -> dict:
 # ---------------------------------------------------------------- one size
 
 
+KPI_DIR = BENCH / "kpi_monthly"
+
+
+def save_kpis(var: Path, size: str, night: int, date: str, label: str) -> Path:
+    """The night's published kpi_monthly as a sorted CSV (bench/kpi_monthly/<label>/), so
+    that the figures before and after a change can be diffed (issue 11: no figure changes).
+    """
+    import duckdb
+
+    out = KPI_DIR / label / f"{size}_night{night}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = next((var / "parquet").glob(f"*/{date}/kpi_monthly.parquet"))
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(str(src))
+        cols = ", ".join(f'"{c}"' for c in rel.columns)
+        target = str(out).replace("'", "''")
+        con.execute(
+            f"copy (select * from read_parquet('{src}') order by {cols}) to '{target}' (header)"
+        )
+    finally:
+        con.close()
+    return out
+
+
 def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dict:
     night_env = {
         **env,
@@ -322,7 +347,9 @@ def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dic
     }
 
 
-def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> dict:
+def run_size(
+    name: str, params: dict, repeats: int, env: dict, home: Path, kpis: str | None = None
+) -> dict:
     print(f"\n== {name}: {params}", flush=True)
     exports, gen_s = ensure_exports(params, env)
     dates = night_dates(exports)
@@ -336,6 +363,8 @@ def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> di
                 n.update(measure_floor(exports, date, env, var))
                 n["ratio_to_floor"] = n["total_s"] / n["floor_s"] if n["floor_s"] else None
                 n["night"] = i
+                if kpis and rep == 0:
+                    save_kpis(var, name, i, date, kpis)
                 nights.append(n)
                 print(
                     f"  repeat {rep + 1} night {i} ({date}): total {n['total_s']:.1f}s, "
@@ -506,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="hub sizes: years of history per council (default 10, a typical council)",
     )
+    parser.add_argument(
+        "--save-kpis",
+        metavar="LABEL",
+        help="keep each night's kpi_monthly as bench/kpi_monthly/LABEL/<size>_night<N>.csv",
+    )
     args = parser.parse_args(argv)
     table = QUICK if args.quick else SIZES
     names = list(QUICK) if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -531,7 +565,9 @@ def main(argv: list[str] | None = None) -> int:
                 hub["years"] = args.hub_years
                 results.extend(hub_bench.run_hub(n, hub, executors, dict(env), args.hub_slots))
             else:
-                results.append(run_size(n, table[n], max(1, args.repeats), env, home))
+                results.append(
+                    run_size(n, table[n], max(1, args.repeats), env, home, args.save_kpis)
+                )
             save(stamp, started, args, imports, results, complete=i == len(names))
     finally:
         shutil.rmtree(home, ignore_errors=True)

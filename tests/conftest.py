@@ -31,6 +31,8 @@ for var in (
     "CSC_EXPORT_DATE",
     "CSC_LA_CODES",
     "CSC_PSEUDONYM_KEY",
+    "CSC_COUNCILS_DIR",
+    "CSC_SOURCE",
 ):
     os.environ.pop(var, None)
 os.environ["CSC_VAR_DIR"] = str(_AIRFLOW_HOME / "var")
