@@ -337,6 +337,46 @@ def serial_night(exports: Path, var: Path, date: str, env: dict, home: Path) -> 
     return out
 
 
+# ------------------------------------------------------------------ rebuild
+
+
+def measure_rebuild(exports: Path, var: Path, env: dict) -> dict:
+    """`python -m csc_pipeline.rebuild` of the first council on the serial run's state
+    (its 2 published nights): seconds per replayed night, and x 365 for a year."""
+    from run_bench import PY, run_measured  # noqa: PLC0415
+
+    la_code = sorted(p.name for p in exports.iterdir() if p.is_dir())[0]
+    r = run_measured(
+        [PY, "-m", "csc_pipeline.rebuild", la_code],
+        {
+            **env,
+            "CSC_EXPORTS_ROOT": str(exports),
+            "CSC_VAR_DIR": str(var),
+            "CSC_WAREHOUSE": str(var / "warehouse" / "csc_{la_code}.duckdb"),
+        },
+        cwd=ROOT,
+    )
+    if r["rc"] != 0:
+        raise RuntimeError(f"rebuild failed:\n{r['output'][-3000:]}")
+    nights = len([p for p in (exports / la_code).iterdir() if (p / "manifest.json").exists()])
+    per_night = r["wall_s"] / nights
+    out = {
+        "la_code": la_code,
+        "nights": nights,
+        "wall_s": r["wall_s"],
+        "cpu_s": r["cpu_s"],
+        "s_per_night": per_night,
+        "hours_per_year_of_nights": per_night * 365 / 3600,
+        "peak_rss_mb": max(r["peak_tree_rss_mb"], r["maxrss_single_mb"]),
+    }
+    print(
+        f"  rebuild of {la_code}: {nights} nights in {r['wall_s']:.1f}s "
+        f"({per_night:.1f}s a night -> {out['hours_per_year_of_nights']:.1f} h a year of nights)",
+        flush=True,
+    )
+    return out
+
+
 # ------------------------------------------------------------------ sizing
 
 
@@ -400,6 +440,7 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
     timeout = 600 + 120 * params["la_codes"]
     base = Path(tempfile.mkdtemp(prefix=f"csc-bench-{name}-"))
     results: dict[str, list[dict]] = {e: [] for e in executors}
+    rebuilt = None
     try:
         seed_var = base / "seed"
         cluster = start_cluster("LocalExecutor", exports, seed_var, env, slots)
@@ -425,6 +466,7 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
                     shutil.rmtree(home, ignore_errors=True)
                     env.pop("AIRFLOW_HOME", None)
                 serial_sum = n2["per_council_sum_s"]
+                rebuilt = measure_rebuild(exports, var, env)
             else:
                 cluster = start_cluster(executor, exports, var, env, slots)
                 try:
@@ -479,6 +521,7 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
                 "generate_s": gen_s,
                 "repeats": 1,
                 "sizing": size,
+                "rebuild": rebuilt if executor == "serial" else None,
                 "started_from": "night 1 under LocalExecutor (same state for every executor)",
                 "nights": nights,
             }

@@ -62,7 +62,7 @@ STAGE_COLS = list(STAGES.values())
 def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "include"), env.get("PYTHONPATH", "")) if p
+        p for p in (str(ROOT / "include"), str(ROOT / "tools"), env.get("PYTHONPATH", "")) if p
     )
     env.update(
         {

@@ -16,7 +16,7 @@ import shutil
 import duckdb
 import pytest
 
-from csc_pipeline import rebuild, tasks
+from csc_pipeline import rebuild
 from csc_pipeline.config import settings
 
 LA = "999"
@@ -48,11 +48,12 @@ def published(archive, tmp_path, monkeypatch):
     cache = archive / "published"
     if not cache.exists():  # publish once per module, copy for each test
         cfg = settings()
-        while (ref := tasks.select_night(LA, cfg=cfg)) is not None:
+        steps, quarantined = rebuild._steps()  # the nightly's own steps, in order
+        while (ref := rebuild.select_night(LA, cfg)) is not None:
             try:
-                for step in (tasks.land, tasks.validate, tasks.build, tasks.publish):
+                for step in steps:
                     ref = step(ref, cfg)
-            except tasks.NightQuarantined:
+            except quarantined:
                 continue
         staging = archive / ".published"
         shutil.copytree(tmp_path / "var", staging / "var", symlinks=True)
@@ -131,20 +132,20 @@ def test_a_rebuild_that_fails_part_way_leaves_the_live_warehouse_untouched(publi
     live = published / "warehouse" / "csc.duckdb"
     digest = hashlib.sha256(live.read_bytes()).hexdigest()
     calls = {"n": 0}
-    real_build = tasks.build
+    (land, validate, _, publish), quarantined = rebuild._steps()
 
-    def build_fails_on_the_last_night(ref, cfg=None):
+    def build(ref, cfg=None):  # the first night lands and validates, then its build fails
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("disk full")
-        return real_build(ref, cfg)
+        raise OSError("disk full")
 
-    monkeypatch.setattr(tasks, "build", build_fails_on_the_last_night)
+    steps = (land, validate, build, publish)
+    monkeypatch.setattr(rebuild, "_steps", lambda: (steps, quarantined))
     with pytest.raises(rebuild.RebuildError, match="failed in .*build.*disk full"):
         rebuild.rebuild(LA)
     assert hashlib.sha256(live.read_bytes()).hexdigest() == digest
     assert not list(live.parent.glob(".rebuild_*"))
     assert not list(live.parent.glob("*.before-rebuild-*"))
+    assert calls["n"] == 1
 
 
 def test_rebuild_refuses_while_a_night_is_in_flight(published):
