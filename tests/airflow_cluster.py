@@ -288,19 +288,16 @@ class AirflowCluster:
         dies: the Celery pool, the task supervisors and the task processes with it).
         Returns the pids signalled."""
         proc = self.procs[component]
-        pids = _tree(proc.pid)
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
+        # a reaped process's pid may belong to someone else now: only a live one's tree
+        tree = _tree(proc.pid) if proc.poll() is None else []
+        _signal_all(tree, sig)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
         if proc.stdout:
             proc.stdout.close()
-        return pids
+        return [p.pid for p in tree]
 
     def restart_component(self, component: str, sig: int = signal.SIGTERM) -> None:
         self.kill_component(component, sig)
@@ -317,8 +314,10 @@ class AirflowCluster:
             except subprocess.TimeoutExpired:
                 pass
         for name, proc in self.procs.items():
-            # leftovers of the tree (task runners in their own process groups)
-            _signal_all(_tree(proc.pid) + trees.get(name, []), signal.SIGKILL)
+            # leftovers of the tree (task runners in their own process groups); the
+            # processes seen before are checked by identity, not by pid
+            live = _tree(proc.pid) if proc.poll() is None else []
+            _signal_all(live + trees.get(name, []), signal.SIGKILL)
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover
@@ -399,7 +398,7 @@ class AirflowCluster:
         req.add_header("Content-Type", "application/json")
         if token:
             req.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read() or b"null")
 
     def wait_for_api(self, timeout: float = 120) -> None:
@@ -413,12 +412,27 @@ class AirflowCluster:
                 time.sleep(1)
         raise TimeoutError(f"api-server did not answer in {timeout}s\n{self.log_tails()}")
 
-    def token(self) -> str:
-        body = {"username": "admin", "password": self.admin_password}
-        return self._request("POST", "/auth/token", body)["access_token"]
+    def token(self, fresh: bool = False) -> str:
+        if fresh or not getattr(self, "_token", None):
+            body = {"username": "admin", "password": self.admin_password}
+            self._token = self._request("POST", "/auth/token", body)["access_token"]
+        return self._token
 
-    def api(self, method: str, path: str, body: dict | None = None):
-        return self._request(method, path, body, token=self.token())
+    def api(self, method: str, path: str, body: dict | None = None, tries: int = 4):
+        """A REST call as the admin. A busy api-server (a loaded CI machine) may time out:
+        reads and idempotent updates are tried again; an expired token is renewed."""
+        for attempt in range(1, tries + 1):
+            try:
+                return self._request(method, path, body, token=self.token())
+            except urllib.error.HTTPError as exc:
+                if exc.code != 401 or attempt == tries:
+                    raise
+                self.token(fresh=True)
+            except (urllib.error.URLError, TimeoutError, ConnectionError):
+                if method == "POST" or attempt == tries:
+                    raise
+                time.sleep(2 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict:
         """Until the dag-processor has parsed the DAG into the metadata DB."""
@@ -445,7 +459,11 @@ class AirflowCluster:
         state = None
         while time.monotonic() < deadline:
             self.check_alive()
-            state = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            # from the metadata DB: no dependency on the api-server while waiting
+            rows = self.sql(
+                "select state from dag_run where dag_id = %s and run_id = %s", (dag_id, run_id)
+            )
+            state = rows[0][0] if rows else None
             if state in ("success", "failed"):
                 return state
             time.sleep(2)
@@ -471,20 +489,26 @@ class AirflowCluster:
             return f"(no log: {exc})"
 
 
-def _tree(pid: int) -> list[int]:
-    """The pid and all its descendants (psutil), the root first."""
+def _tree(pid: int) -> list:
+    """The process and all its descendants (psutil.Process objects, the root first).
+
+    Objects, not pids: psutil checks a process's identity (its start time) before it
+    signals it, so a pid reused since (pid_max is 32768 on these machines, and a busy
+    machine wraps it within minutes) is never signalled by mistake."""
     import psutil
 
     try:
         root = psutil.Process(pid)
-        return [pid, *(c.pid for c in root.children(recursive=True))]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
         return []
 
 
-def _signal_all(pids: list[int], sig: int) -> None:
-    for pid in pids:
+def _signal_all(procs: list, sig: int) -> None:
+    import psutil
+
+    for p in procs:
         try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
+            p.send_signal(sig)
+        except psutil.Error:  # gone (or its pid reused by another process): leave it
             pass
