@@ -54,10 +54,7 @@ def test_a_quarantine_is_never_retried():
 
     from airflow.sdk.exceptions import AirflowFailException
 
-    try:
-        from csc_pipeline.steps.errors import NightQuarantined
-    except ImportError:  # before the steps/ layout of issue 11
-        from csc_pipeline.tasks import NightQuarantined
+    from csc_pipeline.steps.errors import NightQuarantined
 
     fail_fast = runpy.run_path(str(REPO / "dags" / "csc_nightly.py"))["_fail_fast"]
 

@@ -30,7 +30,6 @@ Decisions where the brief left room (an experienced council data team's choices)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import shutil
@@ -50,39 +49,29 @@ class RebuildError(RuntimeError):
 
 
 def _steps():
-    """The nightly steps, in order (land, validate, build, publish), and the quarantine
-    exception they raise. (steps/<step>.run once the restructuring of issue 11 is in;
-    until then the same functions in tasks.py.)"""
-    try:
-        from csc_pipeline.steps import build, land, publish, validate
-        from csc_pipeline.steps.errors import NightQuarantined
-    except ImportError:
-        from csc_pipeline import tasks
+    """The nightly steps, in order (land, validate, build, publish; steps/<step>.run),
+    and the quarantine exception they raise."""
+    from csc_pipeline.steps import build, land, publish, validate
+    from csc_pipeline.steps.errors import NightQuarantined
 
-        return (tasks.land, tasks.validate, tasks.build, tasks.publish), tasks.NightQuarantined
     return (land.run, validate.run, build.run, publish.run), NightQuarantined
 
 
 def select_night(la_code: str, cfg: Settings):
-    """The nightly's choice of the next pending night (used by tests and tools)."""
-    try:
-        from csc_pipeline.steps.discover import select_night as select
-    except ImportError:
-        from csc_pipeline.tasks import select_night as select
+    """The nightly's choice of the council's next pending night (steps/discover.py)."""
+    from csc_pipeline.steps.discover import select_night as select
+
     return select(la_code, None, cfg)
 
 
 def _with(cfg: Settings, **changes) -> Settings:
-    if hasattr(cfg, "model_copy"):
-        return cfg.model_copy(update=changes)
-    return dataclasses.replace(cfg, **changes)
+    """A copy of the (frozen) settings with other paths: the staging folder."""
+    return cfg.model_copy(update=changes)
 
 
 def live_warehouse(la_code: str, cfg: Settings) -> Path:
-    try:
-        from csc_pipeline.councils import warehouse_for
-    except ImportError:
-        from csc_pipeline.tasks import warehouse_for
+    from csc_pipeline.councils import warehouse_for
+
     return warehouse_for(la_code, cfg)
 
 
