@@ -290,7 +290,13 @@ def scheduler_night(cluster, date: str, timeout: float) -> dict:
         state = cluster.wait_for_run(DAG_ID, run_id, timeout=timeout)
         proc_wall = time.perf_counter() - t0
     if state != "success":
-        raise RuntimeError(f"hub night {date} {state}: {cluster.task_states(DAG_ID, run_id)}")
+        states = cluster.task_states(DAG_ID, run_id)
+        failed = [k for k, v in states.items() if v == "failed"][:2]
+        logs = "\n".join(
+            cluster.task_log(DAG_ID, run_id, k.split("[")[0], int(k.split("[")[1][:-1]))
+            for k in failed
+        )
+        raise RuntimeError(f"hub night {date} {state}: {states}\n{logs}")
     ((start, end),) = cluster.sql(
         "select start_date, end_date from dag_run where dag_id = %s and run_id = %s",
         (DAG_ID, run_id),

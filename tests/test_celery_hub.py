@@ -208,7 +208,12 @@ def council_of(cluster: AirflowCluster, run_id: str) -> dict[int, str]:
     return dict(enumerate(codes))
 
 
-def run_night(hub, during=None, timeout: float = 600) -> dict:
+# Seconds a night may take (about 2 minutes on an idle 2-core machine; a loaded shared
+# machine needs far more: CSC_TEST_RUN_TIMEOUT).
+RUN_TIMEOUT = float(os.environ.get("CSC_TEST_RUN_TIMEOUT") or 900)
+
+
+def run_night(hub, during=None, timeout: float = RUN_TIMEOUT) -> dict:
     """Trigger one run (the oldest pending night of every council), call `during(run_id)`
     while it runs, wait for it to end; return its state and every task try."""
     cluster = hub["cluster"]
