@@ -233,8 +233,12 @@ def contract_macros() -> str:
     return (
         "{# GENERATED from include/csc_pipeline/contract.py by\n"
         "   `python -m csc_pipeline.contract_artifacts --write`: do not edit by hand. #}\n\n"
-        "{% macro contract_flag_true() %}" + sql_list(sorted(contract.FLAG_TRUE)) + "{% endmacro %}\n"
-        "{% macro contract_flag_false() %}" + sql_list(sorted(contract.FLAG_FALSE)) + "{% endmacro %}\n"
+        "{% macro contract_flag_true() %}"
+        + sql_list(sorted(contract.FLAG_TRUE))
+        + "{% endmacro %}\n"
+        "{% macro contract_flag_false() %}"
+        + sql_list(sorted(contract.FLAG_FALSE))
+        + "{% endmacro %}\n"
         "{% macro contract_flag_na() %}" + sql_list(sorted(contract.FLAG_NA)) + "{% endmacro %}\n"
         "{% macro contract_date_formats() %}" + formats + "{% endmacro %}\n"
         "{% macro contract_null_date() %}" + contract.NULL_DATES[0] + "{% endmacro %}\n"
