@@ -57,9 +57,9 @@ lint: setup
 lint-sql: setup
 	$(PY) -m sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
 
-# Every dbt unit test (the KPI definitions) on an empty warehouse: no data, no network.
+# Every dbt unit test (the KPI definitions), on an empty build: tools/dev/dbt_unit_tests.py.
 test-dbt-unit: setup
-	$(PY) tools/dbt_unit_tests.py
+	$(PY) -m dev.dbt_unit_tests
 
 bench: setup
 	$(PY) bench/run_bench.py
