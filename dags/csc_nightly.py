@@ -204,6 +204,20 @@ def csc_nightly():
         published >> check_publish_deadline(la_code)
         server_warehouse(published)
 
+    # Off by default (CSC_EES_REFRESH=true, needs the internet): England benchmark values
+    # from the EES API into dbt_project/seeds/benchmarks/; the next build loads them. A
+    # failed refresh keeps the shipped values and never fails the run (pack/ees_refresh.py).
+    @task(retries=0)
+    def refresh_benchmarks() -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from csc_pipeline.pack import ees_refresh
+
+        if not ees_refresh.enabled():
+            raise AirflowSkipException("benchmark refresh is off (CSC_EES_REFRESH)")
+        return ees_refresh.refresh()
+
+    refresh_benchmarks()
     nights = council_night.expand(la_code=list_councils())
 
     # After every council, whatever happened to each: all councils' latest published
