@@ -23,7 +23,9 @@ select
     column_name
 from columns
 where column_name_lower like '%person_id%'
-    or column_name_lower = 'dob' or name like 'dob\_%' escape '\' or name like '%\_dob' escape '\'
+    or column_name_lower = 'dob'
+    or column_name_lower like 'dob\_%' escape '\'
+    or column_name_lower like '%\_dob' escape '\'
     or column_name_lower like '%\_dob\_%' escape '\'
     or column_name_lower like '%date_of_birth%'
     or column_name_lower like '%birth%'
