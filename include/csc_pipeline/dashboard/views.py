@@ -1,4 +1,4 @@
-"""The dashboard's pages (each pages/<page>.py calls one function here).
+"""The dashboard's pages (each screens/<page>.py calls one function here).
 
 - kpi_trends:    every indicator's monthly trend with its target and benchmarks (all roles)
 - team_page:     one team's figures and, for its manager / head of service, its worklists
