@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test lint bench clean sample compose-check dashboard
+.PHONY: setup run test lint lint-sql test-dbt-unit bench clean sample compose-check dashboard
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -35,7 +35,7 @@ run: setup
 sample: setup
 	$(PY) -m csc_generator --out var/exports
 
-test: setup
+test: setup lint-sql
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m ruff format --check include tools dags tests bench
 	$(PY) -m pytest -q tests
@@ -52,6 +52,14 @@ DASHBOARD_DEV_IDENTITY ?= manager.t101@northbridge.example
 dashboard: setup
 	@test -f "$${CSC_WAREHOUSE:-var/warehouse/csc.duckdb}" || $(PY) -m csc_pipeline.run
 	CSC_DASHBOARD_DEV_IDENTITY=$(DASHBOARD_DEV_IDENTITY) $(PY) -m csc_pipeline.dashboard
+
+# SQL style of the dbt project (.sqlfluff: duckdb dialect, jinja templater, offline).
+lint-sql: setup
+	$(PY) -m sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
+
+# Every dbt unit test (the KPI definitions) on an empty warehouse: no data, no network.
+test-dbt-unit: setup
+	$(PY) tools/dbt_unit_tests.py
 
 bench: setup
 	$(PY) bench/run_bench.py

@@ -161,6 +161,14 @@ def csc_nightly():
 
             return send_night_alerts(ref)
 
+        # The night's data-quality page and the Board pack of the latest complete month
+        # (HTML + PDF), from the published file read-only (csc_pipeline.steps.board_pack).
+        @task(retries=1)
+        def board_pack(ref: dict) -> dict:
+            from csc_pipeline.steps import board_pack as step
+
+            return step.run(ref)
+
         # Optional: the same marts on PostgreSQL (CSC_SERVER_WAREHOUSE=postgres; see
         # csc_pipeline.server_warehouse). Reads the published file read-only.
         @task(retries=1)
@@ -188,6 +196,7 @@ def csc_nightly():
         extract(la_code) >> found
         published = publish(build(validate(land(found))))
         alerts(published)
+        board_pack(published)
         published >> check_publish_deadline(la_code)
         server_warehouse(published)
 

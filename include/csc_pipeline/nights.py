@@ -49,6 +49,7 @@ create table if not exists meta.load_log (
     extra_columns varchar[],
     missing_columns varchar[],
     loaded_at timestamp,
+    status varchar default 'loaded',  -- loaded | not_supplied (an optional feed absent)
     primary key (la_code, export_date, table_name)
 );
 """
@@ -104,6 +105,10 @@ def complete_nights(exports_root: Path, la_code: str) -> list[Night]:
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(META_DDL)
+    # warehouses created before load_log had a status column
+    con.execute(
+        "alter table meta.load_log add column if not exists status varchar default 'loaded'"
+    )
 
 
 def seen_nights(warehouse: Path, la_code: str) -> dict[str, tuple[str, str]]:

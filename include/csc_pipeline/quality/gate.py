@@ -164,8 +164,8 @@ def _load_log(con, la_code: str, export_date: str) -> tuple[dict, dict]:
     if not _exists(con, "meta", "load_log"):
         return {}, {}
     rows = con.execute(
-        "select table_name, manifest_rows, rows_loaded, extra_columns, missing_columns, sha256 "
-        "from meta.load_log where la_code = ? and export_date = ?",
+        "select table_name, manifest_rows, rows_loaded, extra_columns, missing_columns, sha256, "
+        "coalesce(status, 'loaded') from meta.load_log where la_code = ? and export_date = ?",
         [la_code, export_date],
     ).fetchall()
     current = {
@@ -175,6 +175,7 @@ def _load_log(con, la_code: str, export_date: str) -> tuple[dict, dict]:
             "extra": list(r[3] or []),
             "missing": list(r[4] or []),
             "sha256": r[5],
+            "status": r[6],
         }
         for r in rows
     }
@@ -436,6 +437,11 @@ def _collect(
             file="all files",
         )
     for table in tables:
+        if table.optional and (current.get(table.name) or {}).get("status") == "not_supplied":
+            # an optional feed (case_audits) the night does not supply: not a finding;
+            # its figures are "not available" (stg_ssd__table_availability)
+            night.run("file_missing", table.name, None, "skipped", message="not supplied")
+            continue
         if table.name not in present:
             night.table_finding(
                 "file_missing",
