@@ -175,6 +175,14 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
         except duckdb.Error as exc:
             log.warning("Team names unavailable (%s): digests show team ids only", exc)
         supplied = _supplied(con, la_code, export_date)
+        try:
+            unavailable_kpis = {
+                code: reason
+                for code, ok, reason in con.execute(queries.KPI_AVAILABILITY).fetchall()
+                if ok is False
+            }
+        except duckdb.Error:
+            unavailable_kpis = {}
         unavailable: dict[str, str] = {}
         not_supplied: dict[str, tuple[str, ...]] = {}
         records: list[dict] = []
@@ -182,6 +190,9 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
             missing_tables = tuple(
                 t for t in queries.SOURCES[name] if supplied is not None and t not in supplied
             )
+            kpi = queries.FEED_KPI.get(name)
+            if kpi in unavailable_kpis:
+                missing_tables = (unavailable_kpis[kpi] or f"{kpi} not available",)
             if missing_tables:
                 not_supplied[name] = missing_tables
                 log.warning(

@@ -161,8 +161,14 @@ select strftime(max(export_date), '%Y-%m-%d') from meta.nights
 where la_code = ? and status = 'published'
 """
 
-# The night's delivered files (a table with no row, or no file, was not supplied).
+# The night's delivered files: a table with no load_log row, or no delivered file (no
+# sha256), was not supplied (the convention of dbt's int_feed_availability).
 SUPPLIED_TABLES = """
 select table_name from meta.load_log
-where la_code = ? and export_date = ? and coalesce(file_name, '') <> ''
+where la_code = ? and export_date = ? and sha256 is not null
 """
+
+# Figures the marts say cannot be computed tonight (a feed the council does not
+# supply, e.g. no worker has an FTE): query -> the KPI whose availability it shares.
+FEED_KPI: dict[str, str] = {"caseloads": "CASELOAD_PER_FTE"}
+KPI_AVAILABILITY = "select kpi_code, is_available, unavailable_reason from marts.dim_kpi"

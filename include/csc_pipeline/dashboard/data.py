@@ -82,11 +82,8 @@ def relations(source: Source) -> set[str]:
 
 # --- KPIs ----------------------------------------------------------------------------
 
-KPIS = """
-select kpi_code, kpi_name, kpi_type, value_unit, higher_is_better, target, spec_reference,
-       numerator_definition, denominator_definition
-from marts.dim_kpi order by kpi_code
-"""
+# select *: is_available / unavailable_reason exist from the KPI-catalogue marts on
+KPIS = "select * from marts.dim_kpi order by kpi_code"
 
 KPI_SERIES = """
 select month_start, team_id, team_name, numerator, denominator, value, target, rag,

@@ -95,6 +95,11 @@ def kpi_trends() -> None:
         "Team", list(team_labels), format_func=lambda t: team_labels[t], key="trend_team"
     )
     kpi = catalogue[catalogue["kpi_code"] == code].iloc[0]
+    available = kpi.get("is_available")
+    if available is not None and pd.notna(available) and not bool(available):
+        st.warning(
+            f"Not supplied tonight (so no figure, not zero): {kpi.get('unavailable_reason') or ''}"
+        )
     series = ui.cached(data.kpi_series, source, code, team).tail(24)
     bench = ui.cached(data.benchmarks, source)
     bench = bench[bench["kpi_code"] == code]
