@@ -143,6 +143,9 @@ def test_every_page_renders_for_an_engineer(dash_env):
         assert not at.exception, [e.value for e in at.exception]
         assert at.title[0].value == title
     # pipeline health: both published nights of the council
+    # stage durations and failures as Airflow recorded them (the session's metadata DB)
+    stages = frame(at, "median_s").set_index("stage")
+    assert stages.loc["council_night.publish", "success"] >= 2
     health = frame(at, "nights_published")
     assert health.loc[0, "nights_published"] == len(dash_env["nights"])
     assert health.loc[0, "last_published_night"] == dash_env["nights"][-1]

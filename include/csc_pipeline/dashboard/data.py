@@ -320,3 +320,64 @@ def health(all_sources: list[Source]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# --- Airflow's own record of the runs (stage durations, failures) ---------------------
+
+TASK_INSTANCES = """
+select run_id, task_id, map_index, state, start_date, end_date, duration, try_number
+from task_instance where dag_id = :dag order by start_date desc limit 2000
+"""
+
+
+def airflow_url() -> str | None:
+    """The Airflow metadata DB (read-only use): CSC_DASHBOARD_AIRFLOW_DB, else Airflow's
+    own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN. None: the page shows the warehouse's view."""
+    return os.environ.get("CSC_DASHBOARD_AIRFLOW_DB") or os.environ.get(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+    )
+
+
+def task_instances(dag_id: str = "csc_nightly") -> pd.DataFrame:
+    """Every task instance of the nightly DAG (newest first), from Airflow's metadata DB:
+    the stage durations and failures as Airflow saw them."""
+    url = airflow_url()
+    columns = [
+        "run_id",
+        "task_id",
+        "map_index",
+        "state",
+        "start_date",
+        "end_date",
+        "duration",
+        "try_number",
+    ]
+    if not url:
+        return pd.DataFrame(columns=columns)
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as con:
+            return pd.read_sql(sa.text(TASK_INSTANCES), con, params={"dag": dag_id})
+    except sa.exc.SQLAlchemyError:
+        return pd.DataFrame(columns=columns)
+    finally:
+        engine.dispose()
+
+
+def stage_durations(tis: pd.DataFrame) -> pd.DataFrame:
+    """Per task (stage): runs, median and longest seconds, successes and failures."""
+    if tis.empty:
+        return pd.DataFrame(columns=["stage", "runs", "median_s", "max_s", "success", "failed"])
+    grouped = tis.groupby("task_id")
+    out = pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "median_s": grouped["duration"].median().round(1),
+            "max_s": grouped["duration"].max().round(1),
+            "success": grouped["state"].apply(lambda s: int((s == "success").sum())),
+            "failed": grouped["state"].apply(lambda s: int((s == "failed").sum())),
+        }
+    )
+    return out.reset_index().rename(columns={"task_id": "stage"}).sort_values("stage")
