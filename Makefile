@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test lint lint-sql test-dbt-unit bench clean sample compose-check dashboard
+.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench clean sample compose-check dashboard
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -27,7 +27,16 @@ $(STAMP): requirements.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# Headless Chromium prints the Board pack's PDF (Playwright drives Debian's package:
+# `playwright install` needs the internet). Installed once, as root, on a clean machine.
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium fonts-liberation; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update && sudo apt-get install -y chromium fonts-liberation; \
+		else echo "The Board pack needs chromium: run 'apt-get install -y chromium fonts-liberation' as root"; exit 1; fi; }
 
 run: setup
 	$(PY) -m csc_pipeline.run

@@ -10,9 +10,11 @@ import duckdb
 import pytest
 from helpers import copy_exports, file_hashes, night_dirs, resign_manifest, table_digests
 
-from csc_pipeline import nights, tasks
+from csc_pipeline import nights
 from csc_pipeline.contract import EXCLUDED_COLUMNS, LINEAGE_COLUMNS, TABLES
 from csc_pipeline.landing import NightRejected, land_night
+from csc_pipeline.steps import discover, land
+from csc_pipeline.steps.errors import NightQuarantined
 
 
 def _night(root, index=0) -> nights.Night:
@@ -136,8 +138,8 @@ def test_export_files_are_never_modified(exports, tmp_path, monkeypatch):
     monkeypatch.setenv("CSC_EXPORTS_ROOT", str(exports))
     monkeypatch.setenv("CSC_WAREHOUSE", str(tmp_path / "w.duckdb"))
     before = file_hashes(exports)
-    ref = tasks.select_night("999")
-    tasks.land(ref)
+    ref = discover.select_night("999")
+    land.run(ref)
     assert file_hashes(exports) == before
 
 
@@ -147,21 +149,21 @@ def test_rejected_night_is_quarantined_and_published_file_untouched(exports, tmp
     monkeypatch.setenv("CSC_EXPORTS_ROOT", str(exports))
     monkeypatch.setenv("CSC_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("CSC_VAR_DIR", str(tmp_path / "var"))
-    first = tasks.select_night("999")
-    landed = tasks.land(first)
+    first = discover.select_night("999")
+    landed = land.run(first)
     shutil.copy2(landed["work"], warehouse)  # stand-in for a published first night
     published_bytes = warehouse.read_bytes()
     second_dir = night_dirs(exports)[1]
     (second_dir / "ssd_department.csv").unlink()
-    ref = tasks.select_night("999", second_dir.name)
-    with pytest.raises(tasks.NightQuarantined, match="ssd_department.csv"):
-        tasks.land(ref)
+    ref = discover.select_night("999", second_dir.name)
+    with pytest.raises(NightQuarantined, match="ssd_department.csv"):
+        land.run(ref)
     assert warehouse.read_bytes() == published_bytes
     assert not list(warehouse.parent.glob(".*.work.duckdb"))  # discarded
     report = tmp_path / "var" / "quarantine" / "999" / f"{second_dir.name}.json"
     assert json.loads(report.read_text())["findings"][0]["check"] == "file_missing"
     pending = [
-        n.export_date for n in nights.pending_nights(exports, warehouse, "999", tmp_path / "var")
+        n.export_date for n in discover.pending_nights(exports, warehouse, "999", tmp_path / "var")
     ]
     assert second_dir.name not in pending  # not retried until re-delivered
 

@@ -7,27 +7,35 @@ counts and figures only: never a name, date of birth or case-system person id.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from csc_pipeline import warehouse as wh
 from csc_pipeline.config import Settings
 
+_exists = wh.table_exists
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
+
+def night_report(warehouse: Path) -> dict[str, Any]:
+    """What the published warehouse holds: relations per schema, last published night."""
+    with wh.connect(warehouse, read_only=True) as con:
+        schemas = dict(
+            con.execute(
+                "select table_schema, count(*) from information_schema.tables group by 1 order by 1"
+            ).fetchall()
+        )
+        last = con.execute(
+            "select strftime(max(export_date), '%Y-%m-%d') from meta.nights where status = 'published'"
         ).fetchone()[0]
-    )
+    return {"tables_by_schema": schemas, "last_published": last}
 
 
 def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
     lines = [f"== Council {la_code}: {warehouse}"]
     if not warehouse.exists():
         return "\n".join(lines + ["  no warehouse yet (no night published)"])
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with wh.connect(warehouse, read_only=True) as con:
         nights = con.execute(
             "select strftime(export_date, '%Y-%m-%d'), status from meta.nights "
             "where la_code = ? order by export_date",
@@ -59,8 +67,6 @@ def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
         lines.append("  relations built: " + ", ".join(f"{s} {n}" for s, n in schemas))
         lines.extend(_dq_summary(con, published[-1] if published else None))
         lines.extend(_headline(con))
-    finally:
-        con.close()
     lines.extend(_alerts(la_code, cfg))
     return "\n".join(lines)
 
@@ -139,3 +145,26 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}"
         )
     return out
+
+
+def where_to_look(codes: list[str], cfg: Settings) -> str:
+    """The last lines of a run: the files people open (Board pack, data-quality page)."""
+    from csc_pipeline.pack import latest_outputs
+
+    lines = ["", "Open these (self-contained files, no network needed):"]
+    for code in codes:
+        found = latest_outputs(cfg.var_dir, code)
+        lines.append(f"  council {code}")
+        if found["pack_html"]:
+            lines.append(f"    Board pack {found['pack_month']} (HTML): {found['pack_html']}")
+            lines.append(
+                f"    Board pack {found['pack_month']} (PDF):  {found['pack_pdf'] or 'not printed'}"
+            )
+        else:
+            lines.append("    Board pack: none yet (CSC_BOARD_PACK=off, or no complete month)")
+        lines.append(
+            f"    Data-quality page {found['dq_night']}: {found['dq_page']}"
+            if found["dq_page"]
+            else "    Data-quality page: none yet (no night published)"
+        )
+    return "\n".join(lines)

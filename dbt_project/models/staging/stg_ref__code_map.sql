@@ -5,7 +5,12 @@
 with
 
 shipped as (
-    select code_set, source_value, code, 2 as priority from {{ ref('ref_code_map') }}
+    select
+        code_set,
+        source_value,
+        code,
+        2 as priority
+    from {{ ref('ref_code_map') }}
 ),
 
 council as (
@@ -18,7 +23,10 @@ council as (
 ),
 
 code_sets as (
-    select code_set, code from {{ ref('ref_code_sets') }}
+    select
+        code_set,
+        code
+    from {{ ref('ref_code_sets') }}
 ),
 
 ranked as (
@@ -38,9 +46,9 @@ select
     ranked.source_value,
     ranked.code,
     ranked.priority = 1 as is_council_override,
-    exists (
+    exists(
         select 1 from code_sets
         where code_sets.code_set = ranked.code_set and {{ code_key('code_sets.code') }} = ranked.source_value
     ) as is_code
 from ranked
-where rn = 1
+where ranked.rn = 1

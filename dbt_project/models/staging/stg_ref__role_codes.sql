@@ -3,15 +3,22 @@
 with
 
 shipped as (
-    select role_code, false as is_council_override from {{ ref('ref_role_codes') }}
+    select
+        role_code,
+        false as is_council_override
+    from {{ ref('ref_role_codes') }}
 ),
 
 council as (
-    select {{ code_key('role_code') }} as role_code, true as is_council_override
+    select
+        {{ code_key('role_code') }} as role_code,
+        true as is_council_override
     from {{ source('ssd', 'council_role_codes') }}
 )
 
-select role_code, bool_or(is_council_override) as is_council_override
+select
+    role_code,
+    bool_or(is_council_override) as is_council_override
 from (
     select * from shipped
     union all

@@ -23,7 +23,9 @@ renamed as (
         ) as referral_source_code,
         {{ clean_text('cine_referral_source_code') }} as referral_source_code_raw,
         (
-            coalesce({{ clean_text('cine_referral_source_code') }}, {{ clean_text('cine_referral_source_desc') }}) is not null
+            coalesce(
+                {{ clean_text('cine_referral_source_code') }}, {{ clean_text('cine_referral_source_desc') }}
+            ) is not null
             and {{ mapped_code(clean_text('cine_referral_source_code'), 'referral_source') }} is null
             and {{ mapped_code(clean_text('cine_referral_source_desc'), 'referral_source') }} is null
         ) as referral_source_code_is_invalid,

@@ -9,7 +9,12 @@ source as (
 ),
 
 plans as (
-    select cp_plan_id, person_id, start_date, end_date from {{ ref('stg_ssd__cp_plans') }}
+    select
+        cp_plan_id,
+        person_id,
+        start_date,
+        end_date
+    from {{ ref('stg_ssd__cp_plans') }}
 ),
 
 pseudonyms as (

@@ -27,7 +27,7 @@ renamed as (
         {{ clean_code('invo_professional_role_id') }} as role,
         -- CW (SystemC v1.4.5), ALLOCATED CASE WORKER, ALLWKR / its description (Mosaic), and
         -- the council's own codes (stg_ref__role_codes)
-        coalesce({{ code_key('invo_professional_role_id') }} in (select role_code from role_codes), false)
+        coalesce({{ code_key('invo_professional_role_id') }} in (select role_codes.role_code from role_codes), false)
             as is_case_holder_role,
         {{ resolve_team('invo_professional_team') }} as team_id,
         {{ date_column('invo_involvement_start_date', 'start_date') }},
@@ -36,7 +36,10 @@ renamed as (
         -- Mosaic has no invo_person_id: the child of the involvement's referral
         coalesce(
             {{ clean_text('invo_person_id') }},
-            (select episodes.person_id from episodes where episodes.referral_id = {{ clean_text('invo_referral_id') }})
+            (
+                select episodes.person_id from episodes
+                where episodes.referral_id = {{ clean_text('invo_referral_id') }}
+            )
         ) as person_id,
         {{ clean_text('invo_person_id') }} is null as person_id_is_derived,
         {{ clean_text('invo_referral_id') }} as referral_id,
