@@ -132,15 +132,15 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "caseloads": ("ssd_involvements", "ssd_professionals"),
 }
 
-# section -> heading (formatted with the night's settings); digests follow this order.
-# The timescales themselves are not restated here: they live once, in the dbt project
-# (the marts' flags); the digest footer says where.
+# section -> heading; digests follow this order. The numbers are read from the dbt
+# thresholds seed (kpi_definitions.threshold), where the marts' flags take them: the
+# heading can never disagree with the flag.
 SECTIONS: dict[str, str] = {
     "dq_issue": "Open data-quality issues",
-    "assessment_overdue": "Assessments overdue (open past the statutory timescale)",
-    "assessment_due_soon": "Assessments due soon",
-    "icpc_overdue": "Initial conferences not held within the timescale of the S47 start",
-    "cp_visit_overdue": "Child protection visits overdue (child not seen within the practice standard)",
+    "assessment_overdue": "Assessments overdue (open over {assessment_timescale_working_days} working days)",
+    "assessment_due_soon": "Assessments due within {assessment_due_soon_working_days} working days",
+    "icpc_overdue": "Initial conferences not held within {icpc_timescale_working_days} working days of the S47 start",
+    "cp_visit_overdue": "Child protection visits overdue (child not seen for over {cp_visit_overdue_working_days} working days)",
     "caseload": "Workers above {caseload_limit:g} children per FTE",
 }
 # section -> the query that fills it

@@ -48,12 +48,21 @@ class Source:
 
 
 def sources() -> list[Source]:
-    """Every council the deployment serves (CSC_LA_CODES, else the sample council).
+    """Every council the deployment serves (as the pipeline finds them; on a host with
+    no export folders, CSC_LA_CODES, else CSC_DASHBOARD_LA_CODE or the sample council).
 
     CSC_DASHBOARD_WAREHOUSE overrides the path (one council, or containing {la_code}).
     """
+    from csc_pipeline.councils import council_codes
+
     cfg = settings()
-    codes = list(cfg.la_codes or [os.environ.get("CSC_DASHBOARD_LA_CODE") or SAMPLE_LA_CODE])
+    try:
+        codes = council_codes(cfg)  # the pipeline's own answer (export folders, profiles)
+    except Exception:  # noqa: BLE001 - a dashboard host may have no exports or profiles
+        codes = []
+    codes = codes or list(
+        cfg.la_codes or [os.environ.get("CSC_DASHBOARD_LA_CODE") or SAMPLE_LA_CODE]
+    )
     override = os.environ.get("CSC_DASHBOARD_WAREHOUSE")
     out = []
     for code in codes:
