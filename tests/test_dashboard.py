@@ -151,6 +151,41 @@ def test_every_page_renders_for_an_engineer(dash_env):
     assert health.loc[0, "last_published_night"] == dash_env["nights"][-1]
 
 
+def test_kpi_trends_carry_target_and_benchmarks(dash_env):
+    at = app_test(None)
+    at.selectbox(key="kpi").set_value("ASSESS_45WD_PCT").run()
+    text = page_text(at)
+    # the benchmark seeds (England 2024-25, board-pack.md) and the catalogue's target
+    assert "England 2024-25 85.7%" in text and "Target 85.0%" in text
+    table = frame(at, "RAG")
+    (latest,) = marts(
+        dash_env,
+        "select value from marts.kpi_monthly where kpi_code = 'ASSESS_45WD_PCT' "
+        "and team_id is null order by month_start desc limit 1",
+    )[0]
+    assert table["Value"].iloc[-1] == f"{float(latest) * 100:.1f}%"
+
+
+def test_quarantined_nights_are_listed_with_their_reason(dash_env, monkeypatch, tmp_path):
+    note = tmp_path / "quarantine" / "999" / "2026-11-21.json"
+    note.parent.mkdir(parents=True)
+    note.write_text(
+        '{"la_code": "999", "export_date": "2026-11-21", "stage": "land", '
+        '"quarantined_at": "2026-11-22T02:31:00Z", "message": "manifest rows disagree", '
+        '"findings": [{"check": "rows"}]}'
+    )
+    monkeypatch.setenv("CSC_VAR_DIR", str(tmp_path))
+    at = app_test(ENGINEER, "screens/data_quality.py")
+    q = frame(at, "reason")
+    assert q.to_dict("records")[0] | {"findings": 1} == {
+        "night": "2026-11-21",
+        "stage": "land",
+        "quarantined_at": "2026-11-22T02:31:00Z",
+        "reason": "manifest rows disagree",
+        "findings": 1,
+    }
+
+
 def test_data_quality_page_counts_match_dq_issues(dash_env):
     at = app_test(ENGINEER, "screens/data_quality.py")
     (open_issues,) = marts(dash_env, "select count(*) from dq.dq_issues where resolved_on is null")[

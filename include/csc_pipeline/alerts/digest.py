@@ -24,6 +24,7 @@ import duckdb
 
 from csc_pipeline.alerts import queries
 from csc_pipeline.alerts.settings import AlertSettings
+from csc_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,7 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
     """Every record to report for the night, grouped by team, from the published warehouse."""
     as_at = dt.date.fromisoformat(export_date)
     params = {"as_at": as_at, "caseload_limit": float(s.caseload_threshold)}
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         published = con.execute(queries.PUBLISHED_NIGHT, [la_code]).fetchone()[0]
         relations = _relations(con)
         restricted = {
@@ -213,8 +213,6 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
                 log.warning("Alerts for %s unavailable for council %s: %s", name, la_code, exc)
                 continue
             records.extend(_record(row) for row in rows)
-    finally:
-        con.close()
     by_team: dict[str, list[dict]] = {}
     for r in records:
         team_id = str(r["team_id"]).strip() if r["team_id"] else NO_TEAM

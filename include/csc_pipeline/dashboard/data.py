@@ -20,10 +20,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from csc_pipeline.config import SAMPLE_LA_CODE, settings
+from csc_pipeline.warehouse import connect
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,8 @@ def sources() -> list[Source]:
 
 
 def query(source: Source, sql: str, params: list | dict | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(source.warehouse), read_only=True)
-    try:
+    with connect(source.warehouse, read_only=True) as con:
         return con.execute(sql, params or []).df()
-    finally:
-        con.close()
 
 
 def relations(source: Source) -> set[str]:
@@ -141,36 +138,22 @@ def as_at(source: Source) -> str | None:
 
 
 def benchmarks(source: Source) -> pd.DataFrame:
-    """England (and regional) values and the statistical-neighbour average per indicator
-    and year, from the benchmark seeds when the warehouse has them (helper `pack`'s
-    seeds.benchmark_values, seeds.statistical_neighbours, seeds.statistical_neighbour_
-    values); an empty frame otherwise (the charts then show the target only)."""
-    have = relations(source)
-    frames = []
-    if "seeds.benchmark_values" in have:
-        frames.append(
-            query(
-                source,
-                "select kpi_code, area_name as comparator, period, value from seeds.benchmark_values "
-                "where area_level = 'national' and value is not null",
-            )
-        )
-    if {"seeds.statistical_neighbours", "seeds.statistical_neighbour_values"} <= have:
-        frames.append(
-            query(
-                source,
-                "select v.kpi_code, 'Statistical neighbours' as comparator, v.period, avg(v.value) as value "
-                "from seeds.statistical_neighbour_values as v "
-                "join seeds.statistical_neighbours as n "
-                "  on cast(n.neighbour_la_code as varchar) = cast(v.neighbour_la_code as varchar) "
-                "where cast(n.la_code as varchar) = ? and v.value is not null "
-                "group by all",
-                [source.la_code],
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=["kpi_code", "comparator", "period", "value"])
-    return pd.concat(frames, ignore_index=True)
+    """England's latest value and the statistical-neighbour average of every indicator,
+    with their year: the board pack's own reading of the benchmark seeds
+    (pack.benchmarks), so the pack and the dashboard quote the same comparators."""
+    from csc_pipeline.pack.benchmarks import Benchmarks
+
+    rows = []
+    with connect(source.warehouse, read_only=True) as con:
+        book = Benchmarks.load(con, source.la_code)
+        codes = list(con.execute("select kpi_code from marts.dim_kpi").fetchall())
+    for (code,) in codes:
+        for b in (book.england(code), book.neighbour_average(code)):
+            if b is not None and b.value is not None:
+                rows.append(
+                    {"kpi_code": code, "comparator": b.label, "period": b.period, "value": b.value}
+                )
+    return pd.DataFrame(rows, columns=["kpi_code", "comparator", "period", "value"])
 
 
 # --- worklists (the alerts' records) -------------------------------------------------
