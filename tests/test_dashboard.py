@@ -425,3 +425,34 @@ def test_browser_without_identity_shows_aggregates_only(served, dash_env):
             assert not any(pid in body for pid in children)
         finally:
             browser.close()
+
+
+# --- the sample's own digests (written to the outbox by the DAG's alerts step) ------------
+
+
+def test_sample_digests_list_each_record_once_with_worker_names(dash_env):
+    """On the real sample (not a hand-built warehouse): every team digest of the last
+    night lists each record once, carries each worker's name, and shows the 8670Q
+    issues (assessment open over 45 working days) with the overdue assessments."""
+    import csv
+    import email
+    import email.policy
+    import io
+
+    folder = dash_env["var"] / "outbox" / "999" / dash_env["nights"][-1]
+    digests = sorted(folder.glob("T*.eml"))
+    assert digests
+    merged = 0
+    for path in digests:
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        (part,) = [p for p in msg.iter_attachments() if p.get_filename().endswith(".csv")]
+        rows = list(csv.DictReader(io.StringIO(part.get_content())))
+        keys = [(r["section"], r["record_type"], r["record_id"]) for r in rows]
+        assert len(keys) == len(set(keys)), path.name
+        work_ids = {r["record_id"] for r in rows if r["section"] != "dq_issue"}
+        assert not [r for r in rows if r["section"] == "dq_issue" and r["record_id"] in work_ids], (
+            path.name
+        )
+        assert all(r["worker_name"] for r in rows if r["worker_id"]), path.name
+        merged += sum(1 for r in rows if r["also_data_quality_issue"].startswith("8670Q"))
+    assert merged > 0
