@@ -93,7 +93,7 @@ KPIS = "select * from marts.dim_kpi order by kpi_code"
 
 KPI_SERIES = """
 select month_start, team_id, team_name, numerator, denominator, value, target, rag,
-       is_complete_month
+       is_complete_month, unavailable_reason
 from marts.kpi_monthly
 where kpi_code = $kpi and (team_id is not distinct from $team)
 order by month_start
@@ -106,7 +106,7 @@ with ranked as (
     where team_id = $team and is_complete_month
 )
 select kpi_code, kpi_name, month_start, numerator, denominator, value, value_unit, target,
-       higher_is_better, rag
+       higher_is_better, rag, unavailable_reason
 from ranked where rn = 1 order by kpi_code
 """
 

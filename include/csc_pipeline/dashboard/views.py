@@ -129,7 +129,10 @@ def kpi_trends() -> None:
     table = pd.DataFrame(
         {
             "Month": series["month_start"].astype(str),
-            "Value": [ui.fmt_value(v, kpi["value_unit"]) for v in series["value"]],
+            "Value": [
+                ui.fmt_value(v, kpi["value_unit"], why)
+                for v, why in zip(series["value"], series["unavailable_reason"], strict=True)
+            ],
             "Numerator/denominator": [
                 ui.fmt_count(n, d)
                 for n, d in zip(series["numerator"], series["denominator"], strict=True)
@@ -235,8 +238,13 @@ def team_page() -> None:
                     "Code": figures["kpi_code"],
                     "Month": figures["month_start"].astype(str),
                     "Value": [
-                        ui.fmt_value(v, u)
-                        for v, u in zip(figures["value"], figures["value_unit"], strict=True)
+                        ui.fmt_value(v, u, why)
+                        for v, u, why in zip(
+                            figures["value"],
+                            figures["value_unit"],
+                            figures["unavailable_reason"],
+                            strict=True,
+                        )
                     ],
                     "Numerator/denominator": [
                         ui.fmt_count(n, d)
