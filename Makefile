@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench clean sample compose-check
+.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -63,6 +63,18 @@ test-dbt-unit: setup
 
 bench: setup
 	$(PY) bench/run_bench.py
+
+# The 33-council hub alone (serial dag.test(), LocalExecutor, CeleryExecutor; needs the
+# PostgreSQL server and Redis of the test machine). HUB_COUNCILS=5 for a small hub.
+HUB_COUNCILS ?= 33
+bench-hub: setup
+	$(PY) bench/run_bench.py --sizes hub$(HUB_COUNCILS)
+
+# Disaster recovery: replay every kept night of the named councils into a fresh
+# warehouse, swapped in only when complete (include/csc_pipeline/rebuild.py).
+rebuild: setup
+	@test -n "$(CSC_LA_CODES)" || { echo "usage: make rebuild CSC_LA_CODES=999[,998]"; exit 2; }
+	CSC_LA_CODES="$(CSC_LA_CODES)" $(PY) -m csc_pipeline.rebuild
 
 # Offline check of docker-compose.yml with the Python docker-compose 1.29 CLI (its own
 # venv: it pins old libraries; its PyYAML needs cython<3 to build).
