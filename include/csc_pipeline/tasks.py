@@ -118,6 +118,7 @@ def validate(ref: dict, cfg: Settings | None = None) -> dict:
 
 def build(ref: dict, cfg: Settings | None = None) -> dict:
     """Build staging, snapshots and marts in the working copy with dbt."""
+    from csc_pipeline import model_runs
     from csc_pipeline.dbt_runner import run_dbt
 
     night = _night(ref)
@@ -131,10 +132,14 @@ def build(ref: dict, cfg: Settings | None = None) -> dict:
             export_date=night.export_date,
             extra_args=["--exclude", "test_type:unit"],
         )
+        # per-model status: task-log table + meta.model_runs, published with the night
+        models = model_runs.report_build(
+            result.target_dir, Path(ref["work"]), night.la_code, night.export_date
+        )
     except Exception:
         workspace.discard(Path(ref["warehouse"]), night.export_date)
         raise
-    return {**ref, "dbt": result.summary()}
+    return {**ref, "dbt": result.summary(), **models}
 
 
 MART_TABLES_SQL = """
