@@ -1,6 +1,9 @@
 # csc-pipeline — two commands on a fresh machine:
 #   make run    set up everything, then run the nightly DAG on the built-in sample
 #   make test   set up everything, then run the whole test suite
+#   CSC_SOURCE=postgres make run   the same sample through database delivery: each night is
+#               loaded into a local SSD database (OLM Eclipse's shape; CSC_SSD_URL, default
+#               postgresql://postgres@127.0.0.1:5432/csc_ssd_sample) and extracted from it
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv

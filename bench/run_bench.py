@@ -286,6 +286,31 @@ def measure_floor(exports: Path, date: str, env: dict, tmp: Path) -> dict:
 # ---------------------------------------------------------------- one size
 
 
+KPI_DIR = BENCH / "kpi_monthly"
+
+
+def save_kpis(var: Path, size: str, night: int, date: str, label: str) -> Path:
+    """The night's published kpi_monthly as a sorted CSV (bench/kpi_monthly/<label>/), so
+    that the figures before and after a change can be diffed (issue 11: no figure changes).
+    """
+    import duckdb
+
+    out = KPI_DIR / label / f"{size}_night{night}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = next((var / "parquet").glob(f"*/{date}/kpi_monthly.parquet"))
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(str(src))
+        cols = ", ".join(f'"{c}"' for c in rel.columns)
+        target = str(out).replace("'", "''")
+        con.execute(
+            f"copy (select * from read_parquet('{src}') order by {cols}) to '{target}' (header)"
+        )
+    finally:
+        con.close()
+    return out
+
+
 def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dict:
     night_env = {
         **env,
@@ -318,7 +343,9 @@ def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dic
     }
 
 
-def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> dict:
+def run_size(
+    name: str, params: dict, repeats: int, env: dict, home: Path, kpis: str | None = None
+) -> dict:
     print(f"\n== {name}: {params}", flush=True)
     exports, gen_s = ensure_exports(params, env)
     dates = night_dates(exports)
@@ -332,6 +359,8 @@ def run_size(name: str, params: dict, repeats: int, env: dict, home: Path) -> di
                 n.update(measure_floor(exports, date, env, var))
                 n["ratio_to_floor"] = n["total_s"] / n["floor_s"] if n["floor_s"] else None
                 n["night"] = i
+                if kpis and rep == 0:
+                    save_kpis(var, name, i, date, kpis)
                 nights.append(n)
                 print(
                     f"  repeat {rep + 1} night {i} ({date}): total {n['total_s']:.1f}s, "
@@ -485,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="typical only, 3 years (smoke)")
+    parser.add_argument(
+        "--save-kpis",
+        metavar="LABEL",
+        help="keep each night's kpi_monthly as bench/kpi_monthly/LABEL/<size>_night<N>.csv",
+    )
     args = parser.parse_args(argv)
     table = QUICK if args.quick else SIZES
     names = list(QUICK) if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -500,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict] = []
     try:
         for n in names:  # results are saved after every size (complete: false until the end)
-            results.append(run_size(n, table[n], max(1, args.repeats), env, home))
+            results.append(run_size(n, table[n], max(1, args.repeats), env, home, args.save_kpis))
             save(stamp, started, args, imports, results, complete=len(results) == len(names))
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -4,7 +4,8 @@ Thin by design: the work lives in the `csc_pipeline` package (include/), importe
 inside the tasks so that parsing this file stays fast. One mapped task group per
 council: a council's bad night fails only its own branch.
 
-Per council and night: wait for a complete export (reschedule-mode sensor: no worker
+Per council and night: extract from the council's SSD database (councils whose profile
+says `delivery: database`; skipped for a file drop) -> wait for a complete export (reschedule-mode sensor: no worker
 held while waiting) -> land (atomic, idempotent) -> validate (Great Expectations; a
 critical finding quarantines the night, never retried) -> dbt build -> publish
 (atomic swap of the warehouse file, Parquet copies) -> alerts.
@@ -83,15 +84,42 @@ def _param(name: str):
     doc_md=__doc__,
 )
 def csc_nightly():
-    @task(retries=1)
+    # Validates every council profile and the pseudonym key first: a configuration
+    # error fails the run at once, naming the setting (never retried).
+    @task(retries=0)
     def list_councils() -> list[str]:
-        from csc_pipeline.tasks import council_codes
+        from csc_pipeline.tasks import check_configuration
 
-        return council_codes()
+        return _fail_fast(lambda _: check_configuration(), {})
 
     @task_group(group_id="council_night")
     def council_night(la_code: str):
-        @task.sensor(poke_interval=600, timeout=8 * 3600, mode="reschedule", soft_fail=True)
+        # database delivery: read the SSD over the council's Airflow connection and write
+        # the night's folder (csc_pipeline.steps.extract); skipped for a file drop.
+        @task
+        def extract(la_code: str) -> dict:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from csc_pipeline.steps import extract as step
+
+            run = get_current_context()["dag_run"]
+            ref = {
+                "la_code": la_code,
+                "export_date": _param("export_date"),
+                "run_after": run.run_after.isoformat() if run.run_after else None,
+            }
+            out = _fail_fast(step.run, ref)
+            if out.get("skipped") and out.get("reason"):
+                raise AirflowSkipException(out["reason"])
+            return out
+
+        @task.sensor(
+            poke_interval=600,
+            timeout=8 * 3600,
+            mode="reschedule",
+            soft_fail=True,
+            trigger_rule="none_failed",  # runs after a skipped extract (file drop)
+        )
         def wait_for_export(la_code: str):
             from airflow.sdk import PokeReturnValue
             from airflow.sdk.exceptions import AirflowSkipException
@@ -140,6 +168,14 @@ def csc_nightly():
 
             return send_night_alerts(ref)
 
+        # The night's data-quality page and the Board pack of the latest complete month
+        # (HTML + PDF), from the published file read-only (csc_pipeline.steps.board_pack).
+        @task(retries=1)
+        def board_pack(ref: dict) -> dict:
+            from csc_pipeline.steps import board_pack as step
+
+            return step.run(ref)
+
         # Optional: the same marts on PostgreSQL (CSC_SERVER_WAREHOUSE=postgres; see
         # csc_pipeline.server_warehouse). Reads the published file read-only.
         @task(retries=1)
@@ -163,8 +199,11 @@ def csc_nightly():
                 la_code, run_after=run.run_after, run_started=run.start_date or run.run_after
             )
 
-        published = publish(build(validate(land(wait_for_export(la_code)))))
+        found = wait_for_export(la_code)
+        extract(la_code) >> found
+        published = publish(build(validate(land(found))))
         alerts(published)
+        board_pack(published)
         published >> check_publish_deadline(la_code)
         server_warehouse(published)
 
@@ -191,15 +230,20 @@ def csc_nightly():
 
 
 def _fail_fast(step, ref: dict) -> dict:
-    """Run a step; a quarantine is final (no retry), anything else may be retried."""
+    """Run a step; a quarantine or a configuration error (missing pseudonym key, bad
+    council profile, unconfigured connection) is final: no retry. Anything else may be
+    retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from csc_pipeline.config import ConfigError
     from csc_pipeline.tasks import NightQuarantined
 
     try:
         return step(ref)
     except NightQuarantined as exc:
         raise AirflowFailException(str(exc)) from exc
+    except ConfigError as exc:
+        raise AirflowFailException(f"configuration error: {exc}") from exc
 
 
 csc_nightly()

@@ -25,12 +25,16 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME /
 os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "test-only-" + "x" * 64)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("CSC_BOARD_PACK", "off")  # the DAG step renders the DQ page only;
+# tests/test_board_pack.py renders the pack itself (a pack per DAG run costs ~10 s)
 for var in (
     "CSC_EXPORTS_ROOT",
     "CSC_WAREHOUSE",
     "CSC_EXPORT_DATE",
     "CSC_LA_CODES",
     "CSC_PSEUDONYM_KEY",
+    "CSC_COUNCILS_DIR",
+    "CSC_SOURCE",
 ):
     os.environ.pop(var, None)
 os.environ["CSC_VAR_DIR"] = str(_AIRFLOW_HOME / "var")

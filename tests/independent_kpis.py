@@ -24,6 +24,7 @@ KPI_CODES = (
     "CP_REPEAT_2Y_PCT",
     "CP_2Y_PLUS_ENDED_PCT",
     "CASELOAD_PER_FTE",
+    "CASELOAD_PER_WORKER",
     "AGENCY_RATE",
     "AUDIT_GOOD_PLUS_PCT",
     "AUDIT_INADEQUATE_PCT",
@@ -200,7 +201,8 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
     ]
     emit("CP_2Y_PLUS_ENDED_PCT", ended, "cppl_cp_plan_end_date", pd.Series(lasted))
 
-    # 3. caseloads and agency rate at each month end (the as-at date for its month)
+    # 3. caseloads (per FTE and per case-holding worker by head) and agency rate at each
+    # month end (the as-at date for its month)
     inv = _dates(
         _read(export, "ssd_involvements", "invo_involvements_id"),
         "invo_involvement_start_date",
@@ -232,8 +234,12 @@ def council_monthly(export: Path, as_at: str) -> pd.DataFrame:
         workers = on.groupby("invo_professional_id").agg(
             children=("invo_person_id", "nunique"), fte=("fte", "first"), agency=("agency", "first")
         )
+        holders = workers[workers.children > 0]  # headcount: every case-holding worker
         workers = workers[(workers.children > 0) & (workers.fte > 0)]
         month = period.to_timestamp()
+        rows.append(
+            ("CASELOAD_PER_WORKER", month, float(holders.children.sum()), float(len(holders)))
+        )
         fte = float(workers.fte.sum())
         rows.append(("CASELOAD_PER_FTE", month, float(workers.children.sum()), fte))
         rows.append(("AGENCY_RATE", month, float(workers.fte[workers.agency.eq(True)].sum()), fte))

@@ -12,6 +12,7 @@ import datetime as dt
 import email
 import email.policy
 import json
+import re
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from csc_pipeline.alerts import alert_log, digest, engineers, routing
+from csc_pipeline.alerts import alert_log, engineers, routing
 from csc_pipeline.alerts.nightly import send_night_alerts
 from csc_pipeline.alerts.settings import SAMPLE_ROUTING_FILE, alert_settings
 
@@ -51,23 +52,38 @@ MART_COLUMNS = {
     ),
     "fct_icpc": (
         "icpc_id varchar, person_key varchar, s47_start_date date, icpc_date date, target_date date, "
-        "is_transfer_in boolean, dq_issue varchar, team_id varchar, worker_id varchar"
+        "is_transfer_in boolean, dq_issue varchar, team_id varchar, worker_id varchar, "
+        "is_overdue_not_held boolean, s47_enquiry_id varchar"
     ),
     "fct_cp_visits_due": (
         "cp_plan_id varchar, person_key varchar, plan_start_date date, "
         "last_seen_visit_date date, working_days_since_seen integer, team_id varchar, "
-        "worker_id varchar"
+        "worker_id varchar, is_visit_overdue boolean"
     ),
     "fct_caseloads": (
         "snapshot_date date, worker_id varchar, team_id varchar, fte decimal(9, 4), "
-        "children_allocated integer"
+        "children_allocated integer, caseload_per_fte decimal(18, 6)"
     ),
 }
+# Workers' names (restricted.restricted_worker_names): shown beside their ids.
+WORKER_NAMES = {
+    "W1": "Ada Xylo",
+    "W2": "Bram Zyzzyx",
+    "W3": "Cass Vexley",
+    "W5": "Dora Jaxby",
+    "W6": "Ezra Kwyle",
+    "W9": "Fern Qwix",
+}
+SUPPLIED = (
+    "ssd_person", "ssd_department", "ssd_professionals", "ssd_involvements",
+    "ssd_cin_episodes", "ssd_cin_assessments", "ssd_s47_enquiry",
+    "ssd_initial_cp_conference", "ssd_cp_plans", "ssd_cp_visits", "ssd_cla_episodes",
+)  # fmt: skip
 
 
 def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
     con = duckdb.connect(str(path))
-    for schema in ("raw", "marts", "meta", "dq"):
+    for schema in ("raw", "marts", "meta", "dq", "restricted"):
         con.execute(f"create schema {schema}")
     con.execute(
         "create table meta.nights (la_code varchar, export_date date, status varchar, "
@@ -78,9 +94,25 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
         "insert into meta.nights values (?, ?, 'published', ?)",
         [LA, export_date, dt.datetime.combine(D(export_date) + timedelta(days=1), dt.time(5, 10))],
     )
-    con.execute("create table raw.person_pseudonyms (person_id varchar, person_key varchar)")
+    con.execute(
+        "create table meta.load_log (la_code varchar, export_date date, table_name varchar, "
+        "file_name varchar)"
+    )
     con.executemany(
-        "insert into raw.person_pseudonyms values (?, ?)", [(p, key(p)) for p in PEOPLE]
+        "insert into meta.load_log values (?, ?, ?, ?)",
+        [(LA, export_date, t, f"{t}.csv") for t in SUPPLIED],
+    )
+    con.execute(
+        "create table restricted.restricted_person_ids (person_key varchar, person_id varchar)"
+    )
+    con.executemany(
+        "insert into restricted.restricted_person_ids values (?, ?)", [(key(p), p) for p in PEOPLE]
+    )
+    con.execute(
+        "create table restricted.restricted_worker_names (worker_id varchar, worker_name varchar)"
+    )
+    con.executemany(
+        "insert into restricted.restricted_worker_names values (?, ?)", list(WORKER_NAMES.items())
     )
     con.execute("create table raw.ssd_person (pers_person_id varchar, pers_dob varchar)")
     con.executemany("insert into raw.ssd_person values (?, ?)", list(PEOPLE.items()))
@@ -107,7 +139,7 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
         ],
     )
     con.executemany(
-        "insert into marts.fct_icpc values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into marts.fct_icpc values (?, ?, ?, ?, ?, ?, ?, ?, ?, null, null)",
         [
             # S47 started 2026-10-20: 23 working days before the as-at date: overdue.
             ("C1", key("P00011"), D("2026-10-20"), None, D("2026-11-10"), False, None, "T2", "W5"),
@@ -149,7 +181,7 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
         ],
     )
     con.executemany(
-        "insert into marts.fct_cp_visits_due values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into marts.fct_cp_visits_due values (?, ?, ?, ?, ?, ?, ?, null)",
         [
             ("CP1", key("P00021"), D("2026-05-01"), D("2026-10-30"), 15, "T2", "W6"),  # overdue
             ("CP2", key("P00022"), D("2026-05-01"), D("2026-11-18"), 2, "T2", "W6"),
@@ -157,7 +189,7 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
         ],
     )
     con.executemany(
-        "insert into marts.fct_caseloads values (?, ?, ?, ?, ?)",
+        "insert into marts.fct_caseloads values (?, ?, ?, ?, ?, null)",
         [
             (D(AS_AT), "W1", "T1", 1.0, 30),  # 30 per FTE: listed
             (D(AS_AT), "W2", "T1", 1.0, 20),
@@ -165,6 +197,14 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
             (D("2026-10-31"), "W2", "T1", 1.0, 40),  # another snapshot date: ignored
         ],
     )
+    # The marts' flags (computed by dbt in the real warehouse; set by hand here): C1 is
+    # past the ICPC timescale, C4 too but a transfer-in; CP1 and CP3 are overdue visits.
+    con.execute(
+        "update marts.fct_icpc set is_overdue_not_held = icpc_id in ('C1', 'C4'), "
+        "s47_enquiry_id = 'S' || icpc_id"
+    )
+    con.execute("update marts.fct_cp_visits_due set is_visit_overdue = cp_plan_id <> 'CP2'")
+    con.execute("update marts.fct_caseloads set caseload_per_fte = children_allocated / fte")
     con.execute("""
         create table dq.dq_issues (issue_id varchar, rule_id varchar, severity varchar,
             table_name varchar, record_id varchar, person_id varchar, team_id varchar,
@@ -215,6 +255,20 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
                 D("2026-11-02"),
                 LA,
             ),  # resolved
+            (
+                "I4",
+                "8670Q",
+                "ssd_cin_assessments",
+                "A1",
+                "P00001",
+                "T1",
+                "W1",
+                "Assessment A1 has been open more than 45 working days",
+                D("2026-10-06"),
+                D(AS_AT),
+                None,
+                LA,
+            ),  # the same fact as the overdue assessment A1: shown once, with A1
         ],
     )
     con.close()
@@ -232,6 +286,8 @@ def write_routing(path: Path) -> Path:
                         "head_of_service": {
                             "name": "Head AS",
                             "email": "hos.as@northbridge.example",
+                            "frequency": "weekly",
+                            "day": "friday",
                         },
                     },
                     "SG": {
@@ -381,67 +437,74 @@ def html_body(msg) -> str:
 # --- tests -----------------------------------------------------------------------------
 
 
-def test_working_days_threshold_follows_the_spec():
-    # working_days_between(a, as_at) > n  <=>  a < threshold
-    from csc_generator.workdays import calendar, to_day
-
-    cal = calendar(2019, 2027)
-    as_at = D("2026-11-20")
-    for n in (0, 1, 5, 10, 15, 45):
-        t = digest.working_days_threshold(as_at, n)
-        for a in (t - timedelta(days=1), t):
-            between = int(cal.between(to_day(a), to_day(as_at)))
-            assert (between > n) == (a < t), (n, a, between)
-    # across Christmas (bank holidays 25, 28 Dec 2026): 2 working days back from 29 Dec
-    assert digest.working_days_threshold(D("2026-12-29"), 1) == D("2026-12-24")
-
-
 def test_one_digest_per_team_to_its_manager_with_the_right_counts(env, smtp):
     result = send_night_alerts(env["ref"])
 
     assert set(result["teams"]) == {"T1", "T2", "T3"}  # T4 has nothing to report
-    assert result["delivered"] == {"sent": 3, "outbox": 0, "failed": 0}
+    # the AS head of service (weekly on Friday: tonight) gets the area's roll-up; the SG
+    # head (weekly on Monday, the default) does not, and neither is copied in
+    assert set(result["areas"]) == {"area:AS"}
+    assert result["delivered"] == {"sent": 4, "outbox": 0, "failed": 0}
     assert result["unrouted_teams"] == ["T3"]
     box = smtp.mailbox
-    assert len(box.messages) == 3
+    assert len(box.messages) == 4
 
     (t1,) = box.to("tm1@northbridge.example")
-    assert t1["rcpt"] == ["hos.as@northbridge.example", "tm1@northbridge.example"]
-    assert t1["msg"]["Cc"] == "hos.as@northbridge.example"
+    assert t1["rcpt"] == ["tm1@northbridge.example"] and t1["msg"]["Cc"] is None
     assert t1["from"] == "csc-pipeline@northbridge.example"
     assert result["teams"]["T1"]["counts"] == {
-        "dq_issue": 2,
+        "dq_issue": 3,  # I1, I2 and I4 (I4 is the overdue assessment A1: shown with A1)
         "assessment_overdue": 2,
         "assessment_due_soon": 1,
         "icpc_overdue": 0,
         "cp_visit_overdue": 0,
         "caseload": 2,
         "dq_issue_new": 1,
+        "dq_issue_merged": 1,
     }
     rows = attachment_rows(t1["msg"])
-    assert {(r["section"], r["record_id"], r["person_id"]) for r in rows} == {
-        ("dq_issue", "A7", "P00007"),
-        ("dq_issue", "R8", "P00008"),
-        ("assessment_overdue", "A1", "P00001"),
-        ("assessment_overdue", "A2", "P00002"),
-        ("assessment_due_soon", "A3", "P00003"),
-        ("caseload", "W1", ""),
-        ("caseload", "W3", ""),
+    # each record once: A1 is not listed again as a data-quality issue
+    assert sorted((r["section"], r["record_id"], r["person_id"]) for r in rows) == sorted(
+        [
+            ("dq_issue", "A7", "P00007"),
+            ("dq_issue", "R8", "P00008"),
+            ("assessment_overdue", "A1", "P00001"),
+            ("assessment_overdue", "A2", "P00002"),
+            ("assessment_due_soon", "A3", "P00003"),
+            ("caseload", "W1", ""),
+            ("caseload", "W3", ""),
+        ]
+    )
+    by_id = {r["record_id"]: r for r in rows}
+    assert by_id["A1"]["also_data_quality_issue"].startswith("8670Q: Assessment A1")
+    assert by_id["A2"]["also_data_quality_issue"] == ""
+    # every record carries its worker's name beside the id
+    assert {r["record_id"]: r["worker_name"] for r in rows} == {
+        "A7": "Ada Xylo",
+        "R8": "Bram Zyzzyx",
+        "A1": "Ada Xylo",
+        "A2": "Ada Xylo",
+        "A3": "Bram Zyzzyx",
+        "W1": "Ada Xylo",
+        "W3": "Cass Vexley",
     }
-    assert [r["new_tonight"] for r in rows if r["section"] == "dq_issue"].count("Y") == 1
+    assert [r["new"] for r in rows if r["section"] == "dq_issue"].count("Y") == 1
     body = html_body(t1["msg"])
-    # counts first, then the records
+    # counts first, then the records; each record id once in the body
     assert body.index("Assessments overdue") < body.index("P00001")
+    assert body.count(">A1<") == 1 and "Also a data-quality issue" in body
+    assert "Ada Xylo (W1)" in body
     assert "Dear Manager One" in body
+    assert "dashboard" not in body.lower()  # no CSC_DASHBOARD_URL: no link
 
-    # T2: service area from the export (SG) -> its head of service; ICPC and CP visits
+    # T2: ICPC and CP visits from the marts' flags (C4 is a transfer-in, C5 has a DQ issue)
     (t2,) = box.to("tm2@northbridge.example")
-    assert t2["rcpt"] == ["hos.sg@northbridge.example", "tm2@northbridge.example"]
+    assert t2["rcpt"] == ["tm2@northbridge.example"]
     rows = attachment_rows(t2["msg"])
-    assert {(r["section"], r["record_id"], r["person_id"]) for r in rows} == {
-        ("icpc_overdue", "C1", "P00011"),
-        ("cp_visit_overdue", "CP1", "P00021"),
-        ("cp_visit_overdue", "CP3", "P00023"),
+    assert {(r["section"], r["record_id"], r["person_id"], r["worker_name"]) for r in rows} == {
+        ("icpc_overdue", "C1", "P00011", "Dora Jaxby"),
+        ("cp_visit_overdue", "CP1", "P00021", "Ezra Kwyle"),
+        ("cp_visit_overdue", "CP3", "P00023", "Ezra Kwyle"),
     }
 
     # T3 is not in the routing file: default address, reported as unrouted
@@ -449,11 +512,45 @@ def test_one_digest_per_team_to_its_manager_with_the_right_counts(env, smtp):
     assert t3["rcpt"] == [DEFAULT_TO]
     assert [r["record_id"] for r in attachment_rows(t3["msg"])] == ["A5"]
 
+    # the head of the Assessment service area: one roll-up, T1 and the quiet T4
+    (hos,) = box.to("hos.as@northbridge.example")
+    assert hos["rcpt"] == ["hos.as@northbridge.example"]
+    assert hos["msg"]["Subject"].startswith("CSC weekly summary: Assessment service area")
+    area_rows = attachment_rows(hos["msg"])
+    assert sorted(r["record_id"] for r in area_rows) == ["A1", "A2", "A3", "A7", "R8", "W1", "W3"]
+    assert {r["team_id"] for r in area_rows} == {"T1"}
+    body = html_body(hos["msg"])
+    assert "Assessment Team 1 (T1)" in body and "Quiet Team (T4)" in body
+    assert not box.to("hos.sg@northbridge.example")
+
     with alert_log.AlertLog(alert_settings().alert_log_path) as book:
         logged = {r["team_id"]: r for r in book.rows(LA, AS_AT)}
-    assert {t: r["status"] for t, r in logged.items()} == {"T1": "sent", "T2": "sent", "T3": "sent"}
+    assert {t: r["status"] for t, r in logged.items()} == {
+        "T1": "sent",
+        "T2": "sent",
+        "T3": "sent",
+        "area:AS": "sent",
+    }
     assert logged["T3"]["routed"] == 0
     assert logged["T1"]["alert_id"] == alert_log.alert_id(LA, AS_AT, "T1")
+    assert logged["T1"]["record_count"] == 7
+
+
+def test_dashboard_link_and_not_supplied_sections(env, smtp, monkeypatch):
+    """With CSC_DASHBOARD_URL the digest links the team's page; a table the night did
+    not supply makes its section 'not supplied', never 0."""
+    monkeypatch.setenv("CSC_DASHBOARD_URL", "https://csc-dashboard.northbridge.example/")
+    con = duckdb.connect(env["ref"]["warehouse"])
+    con.execute("delete from meta.load_log where table_name = 'ssd_cp_visits'")
+    con.close()
+    result = send_night_alerts(env["ref"])
+    assert result["teams"]["T2"]["counts"]["cp_visit_overdue"] == "not supplied"
+    assert result["teams"]["T2"]["counts"]["icpc_overdue"] == 1
+    (t2,) = smtp.mailbox.to("tm2@northbridge.example")
+    body = html_body(t2["msg"])
+    assert "https://csc-dashboard.northbridge.example/team?team=T2" in body
+    assert "<i>not supplied</i>" in body and "Not supplied in this export" in body
+    assert {r["section"] for r in attachment_rows(t2["msg"])} == {"icpc_overdue"}
 
 
 def test_no_names_or_dates_of_birth_in_any_message(env, smtp):
@@ -473,7 +570,7 @@ def test_no_names_or_dates_of_birth_in_any_message(env, smtp):
 
 def test_rerun_of_a_night_sends_nothing_new(env, smtp):
     first = send_night_alerts(env["ref"])
-    assert first["delivered"]["sent"] == 3
+    assert first["delivered"]["sent"] == 4
     again = send_night_alerts(env["ref"])
     assert again["delivered"] == {"sent": 0, "outbox": 0, "failed": 0}
     assert {t: i["status"] for t, i in again["teams"].items()} == {
@@ -481,20 +578,22 @@ def test_rerun_of_a_night_sends_nothing_new(env, smtp):
         "T2": "sent",
         "T3": "sent",
     }
-    assert len(smtp.mailbox.messages) == 3
+    assert again["areas"]["area:AS"]["status"] == "sent"
+    assert len(smtp.mailbox.messages) == 4
 
 
 def test_smtp_outage_does_not_fail_and_alerts_arrive_on_the_next_run(env, monkeypatch, tmp_path):
     server = SmtpServer(free_port())  # nothing listening yet: the mail server is down
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn(server.port))
     down = send_night_alerts(env["ref"])
-    assert down["delivered"] == {"sent": 0, "outbox": 0, "failed": 3}
+    assert down["delivered"] == {"sent": 0, "outbox": 0, "failed": 4}
     with alert_log.AlertLog(alert_settings().alert_log_path) as book:
         rows = book.rows(LA)
     assert {r["status"] for r in rows} == {"failed"}
     assert all(r["attempts"] == 1 and "Connection" in r["last_error"] for r in rows)
 
-    # The next night: its warehouse is published; the server is back.
+    # The next night (a Monday): its warehouse is published; the server is back. The SG
+    # head of service (weekly on Monday) gets a roll-up; the AS head's week is done.
     next_night = "2026-11-23"
     warehouse = build_warehouse(tmp_path / "next.duckdb", export_date=next_night)
     server.start()
@@ -504,21 +603,27 @@ def test_smtp_outage_does_not_fail_and_alerts_arrive_on_the_next_run(env, monkey
         )
     finally:
         server.stop()
-    assert up["retried_from_earlier_nights"] == 3
-    assert up["delivered"]["sent"] == 6  # last night's three, then tonight's three
+    assert up["retried_from_earlier_nights"] == 4
+    assert set(up["areas"]) == {"area:SG"}
+    assert up["delivered"]["sent"] == 8  # last night's four, then tonight's four
     subjects = [m["msg"]["Subject"] for m in server.mailbox.messages]
-    assert sum(AS_AT in s for s in subjects) == 3 and sum(next_night in s for s in subjects) == 3
+    assert sum(AS_AT in s for s in subjects) == 4 and sum(next_night in s for s in subjects) == 4
     with alert_log.AlertLog(alert_settings().alert_log_path) as book:
         assert {r["status"] for r in book.rows(LA)} == {"sent"}
 
 
 def test_without_smtp_connection_digests_go_to_the_outbox(env):
     result = send_night_alerts(env["ref"])
-    assert result["delivered"] == {"sent": 0, "outbox": 3, "failed": 0}
+    assert result["delivered"] == {"sent": 0, "outbox": 4, "failed": 0}
     folder = env["var"] / "outbox" / LA / AS_AT
-    assert sorted(p.name for p in folder.glob("*.eml")) == ["T1.eml", "T2.eml", "T3.eml"]
+    assert sorted(p.name for p in folder.glob("*.eml")) == [
+        "T1.eml",
+        "T2.eml",
+        "T3.eml",
+        "area_AS_area_weekly.eml",
+    ]
     msg = email.message_from_bytes((folder / "T1.eml").read_bytes(), policy=email.policy.default)
-    assert msg["To"] == "tm1@northbridge.example" and msg["Cc"] == "hos.as@northbridge.example"
+    assert msg["To"] == "tm1@northbridge.example" and msg["Cc"] is None
     assert len(attachment_rows(msg)) == 7
     # a re-run writes nothing new
     (folder / "T1.eml").unlink()
@@ -562,7 +667,7 @@ def test_routing_file_validation(tmp_path):
 
 def test_sample_routing_file_routes_every_generated_team(small_sample):
     """config/routing.example.yml covers every team of a generated Northbridge night,
-    each to a manager with its service area's head of service in copy."""
+    each to a manager, and every service area has a head of service for its roll-up."""
     import csv
 
     book = routing.load_routing(SAMPLE_ROUTING_FILE, LA, None, ENGINEERS)
@@ -578,7 +683,8 @@ def test_sample_routing_file_routes_every_generated_team(small_sample):
         route = book.route(dept["dept_team_id"], dept["dept_team_parent_id"])
         assert route.routed, dept
         assert route.to[0].endswith("@northbridge.example")
-        assert route.cc and route.cc[0].startswith("head."), dept
+        area = book.area_of(dept["dept_team_id"], dept["dept_team_parent_id"])
+        assert any(h.area_id == area and h.to[0].startswith("head.") for h in book.heads()), dept
 
 
 # --- engineers ----------------------------------------------------------------------
@@ -721,3 +827,115 @@ def test_opt_in_deadline_alert_is_on_the_dag(airflow_db, monkeypatch):
     dag = runpy.run_path(str(REPO / "dags" / "csc_nightly.py"))["csc_nightly"]()
     (alert,) = dag.deadline
     assert alert.interval == timedelta(hours=4, minutes=30)
+
+
+# --- frequency: weekly and monthly summaries ------------------------------------------
+
+
+def test_due_periods_weekly_and_monthly():
+    from csc_pipeline.alerts.routing import Frequency
+    from csc_pipeline.alerts.schedule import due_period
+
+    friday, monday, first = Frequency("weekly", 4), Frequency("weekly", 0), Frequency("monthly", 1)
+    p = due_period(friday, "2026-11-20", ["2026-11-19"])
+    assert (p.key, p.start, p.end, p.label) == (
+        "2026-11-20",
+        D("2026-11-13"),
+        D("2026-11-20"),
+        "2026-11-14 to 2026-11-20",
+    )
+    assert due_period(friday, "2026-11-23", ["2026-11-20"]) is None  # sent on Friday
+    # no export on the Friday: the summary goes out on the next night, same period
+    assert due_period(friday, "2026-11-23", ["2026-11-19"]).key == "2026-11-20"
+    # a pipeline started mid-week waits for its first scheduled day
+    assert due_period(monday, "2026-11-20", []) is None
+    assert due_period(monday, "2026-11-23", []).key == "2026-11-23"
+    m = due_period(first, "2026-12-01", ["2026-11-30"])
+    assert (m.key, m.start, m.every) == ("2026-12-01", D("2026-11-01"), "monthly")
+    assert due_period(first, "2026-12-02", ["2026-12-01"]) is None
+    assert due_period(first, "2026-11-20", ["2026-11-19"]) is None
+    assert due_period(Frequency(), "2026-11-20", []).every == "nightly"
+
+
+def test_routing_frequency_validation(tmp_path):
+    from csc_pipeline.alerts.routing import Frequency
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "la_code: '999'\nteams:\n  T1:\n    manager: {name: X, email: x@n.example, "
+        "frequency: fortnightly}\n"
+    )
+    with pytest.raises(Exception, match="fortnightly.*not one of nightly, weekly, monthly"):
+        routing.load_routing(bad, LA, None, ENGINEERS)
+    bad.write_text(
+        "la_code: '999'\nteams:\n  T1:\n    manager: {name: X, email: x@n.example, "
+        "frequency: monthly, day: 31}\n"
+    )
+    with pytest.raises(Exception, match="day of the month from 1 to 28"):
+        routing.load_routing(bad, LA, None, ENGINEERS)
+    good = tmp_path / "good.yml"
+    good.write_text(
+        "la_code: '999'\nteams:\n  T1:\n    manager: {name: X, email: x@n.example, "
+        "frequency: weekly thursday}\n"
+    )
+    assert routing.load_routing(good, LA, None, ENGINEERS).route("T1").frequency == Frequency(
+        "weekly", 3
+    )
+
+
+def test_weekly_summary_says_what_was_new_fixed_and_still_open(env, smtp, monkeypatch, tmp_path):
+    """T1's manager is weekly on Friday. Thursday's night: no T1 message (not the day),
+    but the night's records are kept. Friday's night: A2 was authorised (fixed), A8
+    became overdue (new): the summary lists each record once."""
+    data = yaml.safe_load(Path(env["tmp"] / "routing.yml").read_text())
+    data["teams"]["T1"]["manager"].update({"frequency": "weekly", "day": "friday"})
+    (env["tmp"] / "routing.yml").write_text(yaml.safe_dump(data))
+
+    thursday = build_warehouse(tmp_path / "thu.duckdb", export_date="2026-11-19")
+    first = send_night_alerts(
+        {**env["ref"], "export_date": "2026-11-19", "warehouse": str(thursday)}
+    )
+    assert "T1" not in first["teams"] and "T2" in first["teams"]
+
+    friday = build_warehouse(tmp_path / "fri.duckdb")
+    con = duckdb.connect(str(friday))
+    con.execute("delete from marts.fct_assessments where assessment_id = 'A2'")
+    con.execute(
+        "insert into marts.fct_assessments values ('A8', ?, '2026-09-10', '2026-11-12', true, "
+        "true, false, 50, 'T1', 'W2')",
+        [key("P00008")],
+    )
+    con.close()
+    result = send_night_alerts({**env["ref"], "warehouse": str(friday)})
+    info = result["teams"]["T1"]
+    assert info["kind"] == "team_weekly" and info["frequency"] == "weekly on Friday"
+    (msg,) = smtp.mailbox.to("tm1@northbridge.example")
+    assert msg["msg"]["Subject"].startswith(
+        "CSC weekly summary: Assessment Team 1 (T1), council 999, 2026-11-14 to 2026-11-20"
+    )
+    rows = attachment_rows(msg["msg"])
+    keys = [(r["status"], r["section"], r["record_id"]) for r in rows]
+    assert len(keys) == len(set(keys))  # each record once
+    assert ("fixed", "assessment_overdue", "A2") in keys
+    assert ("open", "assessment_overdue", "A8") in keys
+    new = {r["record_id"] for r in rows if r["new"] == "Y"}
+    # A8 became overdue, A7's issue was first seen on Friday, and the fixture's caseload
+    # snapshot is Friday's; everything else was already open on Thursday
+    assert new == {"A8", "A7", "W1", "W3"}
+    assert {r["record_id"]: r["worker_name"] for r in rows}["A8"] == "Bram Zyzzyx"
+    body = html_body(msg["msg"])
+    assert "Fixed or closed this week: 1" in body and "new this week" in body
+    # the overdue row of the counts table: open 2 (A1, A8), new 1, fixed 1
+    assert re.search(
+        r"Assessments overdue[^<]*</td><td[^>]*><b>2</b></td><td[^>]*><b>1</b></td>"
+        r"<td[^>]*><b>1</b></td>",
+        body,
+    )
+
+    # a re-run of Friday, and Monday's night, send T1 nothing more
+    again = send_night_alerts({**env["ref"], "warehouse": str(friday)})
+    assert again["teams"]["T1"]["status"] == "sent" and again["delivered"]["sent"] == 0
+    monday = build_warehouse(tmp_path / "mon.duckdb", export_date="2026-11-23")
+    later = send_night_alerts({**env["ref"], "export_date": "2026-11-23", "warehouse": str(monday)})
+    assert "T1" not in later["teams"]
+    assert len(smtp.mailbox.to("tm1@northbridge.example")) == 1

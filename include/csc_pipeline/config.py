@@ -33,6 +33,8 @@ class Settings:
     la_codes: tuple[str, ...] | None
     timezone: str
     keep_nights: int = 35  # Parquet and Data Docs folders kept per council (retention.py)
+    # Council profiles, one <la_code>.yml each (csc_pipeline.profile).
+    councils_dir: Path = PROJECT_ROOT / "config" / "councils"
 
     @property
     def dq_docs_dir(self) -> Path:
@@ -76,6 +78,7 @@ def settings() -> Settings:
         la_codes=tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else None,
         timezone=os.environ.get("CSC_TIMEZONE", "Europe/London"),
         keep_nights=_positive_int("CSC_KEEP_NIGHTS", 35),
+        councils_dir=Path(os.environ.get("CSC_COUNCILS_DIR", PROJECT_ROOT / "config" / "councils")),
     )
 
 

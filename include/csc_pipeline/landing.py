@@ -301,7 +301,9 @@ def _pseudonyms(con: duckdb.DuckDBPyConnection, la_code: str) -> None:
     con.unregister("_pseudo")
 
 
-def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> LandingResult:
+def land_night(
+    warehouse: Path, night: nights.Night, *, force: bool = False, profile=None
+) -> LandingResult:
     """Verify and load one complete night into raw.* in a single transaction.
 
     Raises NightRejected (warehouse unchanged) when the delivery does not match its
@@ -313,6 +315,9 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
         raise NightRejected(
             f"{night.path}: no manifest.json — the night is not complete", check="incomplete"
         )
+    from csc_pipeline.profile import council_profile, write_raw_tables
+
+    profile = profile or council_profile(night.la_code)  # a bad profile fails before any write
     manifest = _check_manifest(night)
     manifest_sha = night.manifest_sha256()
     verified = {t.name: _verify_file(night, t, manifest) for t in TABLES}
@@ -328,6 +333,7 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
         current = _current_raw_night(con)
         same_delivery = prior is not None and prior[1] == manifest_sha
         if same_delivery and current == night.export_date and not force:
+            write_raw_tables(con, profile)  # same content; present in older warehouses too
             return LandingResult(night.la_code, night.export_date, True, _logged_loads(con, night))
         loaded_at = prior[2] if same_delivery and prior[2] is not None else nights.utcnow()
 
@@ -336,6 +342,7 @@ def land_night(warehouse: Path, night: nights.Night, *, force: bool = False) -> 
             con.execute("create schema if not exists raw")
             loads = [_load_table(con, night, t, *verified[t.name], loaded_at) for t in TABLES]
             _pseudonyms(con, night.la_code)
+            write_raw_tables(con, profile)  # the council's overrides, read by dbt staging
             con.execute(
                 "delete from meta.load_log where la_code = ? and export_date = ?",
                 [night.la_code, night.export_date],

@@ -5,6 +5,13 @@ the run goes through the real DAG, tasks, XComs and trigger rules. With no expor
 folder configured it first generates the built-in sample council's exports.
 
     CSC_EXPORTS_ROOT=<dir> CSC_WAREHOUSE=<file.duckdb> [CSC_EXPORT_DATE=YYYY-MM-DD] make run
+
+Database delivery on the sample: `CSC_SOURCE=postgres make run` loads each of the
+sample's nights in turn into a local SSD database in OLM Eclipse's shape
+(CSC_SSD_URL, default postgresql://postgres@127.0.0.1:5432/csc_ssd_sample; created if
+missing) and runs the night with council 999 in `delivery: database` mode: the first
+task extracts the night's folder from the database. Everything goes under
+var/from-postgres/ (its own exports, warehouse and Airflow connection csc_ssd_999).
 """
 
 from __future__ import annotations
@@ -70,12 +77,88 @@ def run_night(dag, export_date: str | None) -> str:
     return str(dr.state)
 
 
+DEFAULT_SSD_URL = "postgresql://postgres@127.0.0.1:5432/csc_ssd_sample"
+
+
+def run_from_postgres(max_nights: int) -> int:
+    """`CSC_SOURCE=postgres make run`: the sample through database delivery (see above)."""
+    from csc_pipeline.config import SAMPLE_LA_CODE
+
+    var = Path(os.environ.setdefault("CSC_VAR_DIR", str(PROJECT_ROOT / "var" / "from-postgres")))
+    councils = var / "councils"
+    councils.mkdir(parents=True, exist_ok=True)
+    (councils / f"{SAMPLE_LA_CODE}.yml").write_text(
+        "# written by `CSC_SOURCE=postgres make run` (see config/councils/example.yml)\n"
+        "source_system: eclipse\ndelivery: database\n"
+    )
+    os.environ.setdefault("CSC_COUNCILS_DIR", str(councils))
+    url = os.environ.get("CSC_SSD_URL", DEFAULT_SSD_URL)
+    os.environ[f"AIRFLOW_CONN_CSC_SSD_{SAMPLE_LA_CODE}"] = url
+    home = ensure_airflow_env()
+    cfg = settings()
+    logging.basicConfig(level=logging.WARNING)
+
+    from csc_generator import ssd_database
+
+    source = var / "sample-source"  # the generated nights: the SSD's content, night by night
+    ensure_sample(source)
+    try:
+        ssd_database.create_database(url)
+    except Exception as exc:  # noqa: BLE001 - say what to start, not a traceback
+        print(f"Cannot reach the SSD database server at {url}: {exc}".strip())
+        print("Start a PostgreSQL server there, or set CSC_SSD_URL (see docs/deployment.md).")
+        return 2
+    migrate_metadata_db(home)
+
+    from csc_pipeline import nights, report
+    from csc_pipeline.tasks import warehouse_for
+
+    dag = load_dag()
+    warehouse = warehouse_for(SAMPLE_LA_CODE, cfg)
+    done = {
+        d for d, (s, _) in nights.seen_nights(warehouse, SAMPLE_LA_CODE).items() if s == "published"
+    }
+    todo = [
+        n
+        for n in sorted((source / SAMPLE_LA_CODE).iterdir())
+        if nights.DATE_RE.match(n.name) and n.name not in done
+    ]
+    if cfg.export_date:
+        todo = [n for n in todo if n.name == cfg.export_date]
+    failures = 0
+    started = time.perf_counter()
+    for night in todo[:max_nights]:
+        counts = ssd_database.load_night(night, url)
+        print(
+            f"SSD database {url.rsplit('/', 1)[-1]}: loaded night {night.name} "
+            f"({sum(counts.values()):,} rows, Eclipse shape)"
+        )
+        t0 = time.perf_counter()
+        state = run_night(dag, night.name)
+        print(
+            f"DAG run for night {night.name} (database delivery): {state} in {time.perf_counter() - t0:.1f}s"
+        )
+        if state != "success":
+            failures += 1
+            break
+    print(f"\nAll runs finished in {time.perf_counter() - started:.1f}s\n")
+    print(report.council_summary(SAMPLE_LA_CODE, warehouse, cfg))
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--max-nights", type=int, default=50)
     args = parser.parse_args(argv)
+
+    source = os.environ.get("CSC_SOURCE", "folder").strip().lower()
+    if source == "postgres":
+        return run_from_postgres(args.max_nights)
+    if source != "folder":
+        print(f"CSC_SOURCE must be folder (the default) or postgres, not {source!r}")
+        return 2
 
     home = ensure_airflow_env()
     cfg = settings()
@@ -85,10 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     migrate_metadata_db(home)
 
     from csc_pipeline import nights, report
-    from csc_pipeline.tasks import council_codes, warehouse_for
+    from csc_pipeline.config import ConfigError
+    from csc_pipeline.tasks import check_configuration, warehouse_for
 
+    try:
+        codes = check_configuration(cfg)  # a config error: say it now, not after retries
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}")
+        return 2
     dag = load_dag()
-    codes = council_codes(cfg)
     if not codes:
         print(f"No council export folders under {cfg.exports_root}")
         return 1

@@ -25,10 +25,27 @@ class NightQuarantined(RuntimeError):
 
 
 def council_codes(cfg: Settings | None = None) -> list[str]:
+    """Councils with an export folder, plus those delivering from a database (their
+    folder appears with their first extract). Reading the profiles validates them."""
+    from csc_pipeline.profile import load_profiles
+
     cfg = cfg or settings()
-    codes = nights.councils(cfg.exports_root)
+    database = load_profiles(cfg.councils_dir).database_councils()
+    codes = sorted(set(nights.councils(cfg.exports_root)) | set(database))
     if cfg.la_codes:
         codes = [c for c in codes if c in cfg.la_codes]
+    return codes
+
+
+def check_configuration(cfg: Settings | None = None) -> list[str]:
+    """The run's councils, after checking what would otherwise fail late: every council
+    profile (ProfileError names file and line) and the pseudonym key of each council
+    (CSC_PSEUDONYM_KEY, required for all but the sample council). Raises ConfigError."""
+    from csc_pipeline.config import pseudonym_key
+
+    codes = council_codes(cfg)
+    for code in codes:
+        pseudonym_key(code)
     return codes
 
 

@@ -13,6 +13,11 @@ row is retried by the council's next run until delivered (or max attempts). Deli
 at least once: a crash between the mail server accepting a message and the row being
 marked would resend it (the stable Message-ID lets mail systems spot the duplicate).
 
+It also keeps what each night's digests held (digest_night, digest_record: one row per
+team and record, every team, whatever its recipients' frequency), so a weekly or
+monthly summary can say what was new, fixed and still open in its period without the
+warehouse keeping history of work lists.
+
 Statuses: pending (queued, not yet tried) | failed (last try failed; retried later) |
 sent (accepted by the SMTP server) | outbox (no SMTP connection: written as .eml).
 """
@@ -59,7 +64,25 @@ create table if not exists alert_payload (   -- what to (re)send; kept with the 
     attachment_name text,
     attachment      text
 );
+create table if not exists digest_night (    -- nights whose records are kept below
+    la_code     text not null,
+    export_date text not null,
+    saved_at    text not null,
+    primary key (la_code, export_date)
+);
+create table if not exists digest_record (
+    la_code     text not null,
+    export_date text not null,
+    team_id     text not null,
+    record_key  text not null,               -- section:record type:record id
+    section     text not null,
+    record_json text not null,               -- the record as shown (ids, never names of children)
+    primary key (la_code, export_date, team_id, record_key)
+);
 """
+
+# Kept about 13 months: enough for a monthly summary, small enough to forget.
+KEEP_NIGHTS_DAYS = 400
 
 
 def alert_id(la_code: str, export_date: str, team_id: str, kind: str = KIND_TEAM_DIGEST) -> str:
@@ -107,8 +130,7 @@ class AlertLog:
         twice); one not yet delivered gets tonight's content and recipients.
         """
         recipients = ", ".join(message.to + message.cc)
-        # new data-quality issues are also counted among the open ones: not twice
-        record_count = sum(v for k, v in counts.items() if k != "dq_issue_new")
+        record_count = message.record_count
         payload = (
             json.dumps(list(message.to)),
             json.dumps(list(message.cc)),
@@ -167,6 +189,63 @@ class AlertLog:
                 [*payload, message.alert_id],
             )
             return row["status"]
+
+    def save_night(self, la_code: str, export_date: str, teams: dict[str, list[dict]]) -> None:
+        """Replace what the night's digests hold (a re-run of the night overwrites it)."""
+        with self.con:
+            self.con.execute("begin immediate")
+            self.con.execute(
+                "delete from digest_record where la_code = ? and export_date = ?",
+                [la_code, export_date],
+            )
+            self.con.executemany(
+                "insert or replace into digest_record values (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        la_code,
+                        export_date,
+                        team_id,
+                        r["key"],
+                        r["section"],
+                        json.dumps(r, default=str),
+                    )
+                    for team_id, records in teams.items()
+                    for r in records
+                ],
+            )
+            self.con.execute(
+                "insert or replace into digest_night values (?, ?, ?)",
+                [la_code, export_date, _now()],
+            )
+            self.con.execute(
+                "delete from digest_record where la_code = ? and export_date < date(?, ?)",
+                [la_code, export_date, f"-{KEEP_NIGHTS_DAYS} days"],
+            )
+            self.con.execute(
+                "delete from digest_night where la_code = ? and export_date < date(?, ?)",
+                [la_code, export_date, f"-{KEEP_NIGHTS_DAYS} days"],
+            )
+
+    def nights(self, la_code: str) -> list[str]:
+        """Nights whose records are kept, oldest first."""
+        return [
+            r[0]
+            for r in self.con.execute(
+                "select export_date from digest_night where la_code = ? order by export_date",
+                [la_code],
+            )
+        ]
+
+    def night_records(self, la_code: str, export_date: str) -> dict[str, dict[str, dict]]:
+        """team_id -> record_key -> record, for one kept night."""
+        out: dict[str, dict[str, dict]] = {}
+        for team_id, key, record_json in self.con.execute(
+            "select team_id, record_key, record_json from digest_record "
+            "where la_code = ? and export_date = ?",
+            [la_code, export_date],
+        ):
+            out.setdefault(team_id, {})[key] = json.loads(record_json)
+        return out
 
     def due(self, la_code: str, max_attempts: int) -> list[tuple[sqlite3.Row, Message]]:
         """Undelivered alerts of a council (oldest night first), with what to send."""

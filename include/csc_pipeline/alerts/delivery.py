@@ -31,6 +31,7 @@ class Message:
     html: str
     attachment_name: str | None = None
     attachment: str | None = None
+    record_count: int = 0  # records the message lists (each once), for alert_log
 
     @property
     def message_id(self) -> str:

@@ -5,6 +5,13 @@ export (spec/export-contract.md): team id -> team manager (name, email); service
 -> head of service (copied in). A team that is not in the file goes to the default
 address and is reported as unrouted, so a new team is noticed rather than silently
 dropped. See config/routing.example.yml for the format.
+
+Frequency per recipient (`frequency:` nightly | weekly | monthly, with `day:` a weekday
+name for weekly, a day of the month 1-28 for monthly): a team manager gets the team's
+nightly digest or a weekly/monthly summary of what was new, fixed and still open; a
+head of service gets the service area's roll-up (one message, teams side by side) at
+their own frequency, instead of a copy of every team's digest (each record once).
+Defaults: team managers nightly; heads of service weekly on Monday.
 """
 
 from __future__ import annotations
@@ -23,6 +30,59 @@ log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+FREQUENCIES = ("nightly", "weekly", "monthly")
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """How often a recipient hears: every night, or once a week/month (a summary)."""
+
+    every: str = "nightly"
+    day: int | None = None  # weekly: 0 = Monday .. 6 = Sunday; monthly: 1-28
+
+    @property
+    def label(self) -> str:
+        if self.every == "weekly":
+            return f"weekly on {WEEKDAYS[self.day or 0].title()}"
+        if self.every == "monthly":
+            return f"monthly on day {self.day or 1}"
+        return "nightly"
+
+
+NIGHTLY = Frequency()
+WEEKLY_MONDAY = Frequency("weekly", 0)
+
+
+def parse_frequency(entry: dict, where: str, default: Frequency) -> Frequency:
+    """`frequency: weekly` + `day: friday` (or `frequency: weekly friday`)."""
+    value = entry.get("frequency")
+    if value is None:
+        return default
+    words = str(value).strip().lower().replace(":", " ").split()
+    every = words[0] if words else ""
+    if every not in FREQUENCIES:
+        raise ConfigError(f"{where}.frequency: {value!r} is not one of {', '.join(FREQUENCIES)}")
+    day = entry.get("day", words[1] if len(words) > 1 else None)
+    if every == "nightly":
+        return NIGHTLY
+    if every == "weekly":
+        name = str(day or "monday").strip().lower()
+        matches = (
+            [i for i, w in enumerate(WEEKDAYS) if w.startswith(name[:3])] if len(name) >= 3 else []
+        )
+        if len(matches) != 1:
+            raise ConfigError(f"{where}.day: {day!r} is not a day of the week (monday ... sunday)")
+        return Frequency("weekly", matches[0])
+    try:
+        number = int(day if day is not None else 1)
+    except (TypeError, ValueError):
+        number = 0
+    if not 1 <= number <= 28:
+        raise ConfigError(f"{where}.day: {day!r} must be a day of the month from 1 to 28")
+    return Frequency("monthly", number)
+
+
 @dataclass(frozen=True)
 class Route:
     """The recipients of one team's digest."""
@@ -32,6 +92,18 @@ class Route:
     cc: tuple[str, ...] = ()
     manager_name: str | None = None
     routed: bool = True  # False: the team is not in the routing file (default address)
+    frequency: Frequency = NIGHTLY
+
+
+@dataclass(frozen=True)
+class AreaRoute:
+    """The head of service of one service area (their roll-up)."""
+
+    area_id: str
+    name: str | None
+    head_name: str | None
+    to: tuple[str, ...]
+    frequency: Frequency = WEEKLY_MONDAY
 
 
 @dataclass(frozen=True)
@@ -48,11 +120,32 @@ class Routing:
         team = self.teams.get(team_id or "")
         if team is None:
             return Route(team_id or "", self.default_to, routed=False)
-        area = self.service_areas.get(team.get("service_area") or service_area or "") or {}
-        head = (area.get("head_of_service") or {}).get("email")
         manager = team["manager"]
-        cc = tuple(a for a in (head,) if a and a != manager["email"])
-        return Route(team_id, (manager["email"],), cc, manager.get("name"), True)
+        return Route(
+            team_id, (manager["email"],), (), manager.get("name"), True, manager["frequency"]
+        )
+
+    def area_of(self, team_id: str, service_area: str | None = None) -> str | None:
+        """A team's service area: the routing file's, else the export's."""
+        team = self.teams.get(team_id or "") or {}
+        return team.get("service_area") or service_area
+
+    def heads(self) -> list[AreaRoute]:
+        """Every service area with a head of service, for the roll-ups."""
+        out = []
+        for area_id, area in sorted(self.service_areas.items()):
+            head = area.get("head_of_service")
+            if head:
+                out.append(
+                    AreaRoute(
+                        area_id,
+                        area.get("name"),
+                        head.get("name"),
+                        (head["email"],),
+                        head["frequency"],
+                    )
+                )
+        return out
 
 
 def _email(value, where: str) -> str:
@@ -80,6 +173,7 @@ def parse_routing(data: dict, source: str, default_to: tuple[str, ...]) -> Routi
             head = {
                 "name": head.get("name"),
                 "email": _email(head.get("email"), f"{where}.head_of_service.email"),
+                "frequency": parse_frequency(head, f"{where}.head_of_service", WEEKLY_MONDAY),
             }
         areas[str(area_id)] = {"name": (area or {}).get("name"), "head_of_service": head}
     teams: dict[str, dict] = {}
@@ -96,6 +190,7 @@ def parse_routing(data: dict, source: str, default_to: tuple[str, ...]) -> Routi
             "manager": {
                 "name": team["manager"].get("name"),
                 "email": _email(team["manager"].get("email"), f"{where}.manager.email"),
+                "frequency": parse_frequency(team["manager"], f"{where}.manager", NIGHTLY),
             },
         }
     file_default = _addresses(data.get("default_to"), f"{source}: default_to")

@@ -9,12 +9,14 @@
 | CSC_SMTP_CONN_ID                      | smtp_default (Airflow connection; none -> outbox) |
 | CSC_ENGINEERS_EMAIL                   | csc-data-engineers@localhost             |
 | CSC_CASELOAD_ALERT_THRESHOLD          | 25 (children per FTE)                    |
-| CSC_CP_VISIT_OVERDUE_WORKING_DAYS     | 10                                       |
-| CSC_ICPC_WORKING_DAYS                 | 15                                       |
+| CSC_DASHBOARD_URL                     | unset (digests link the dashboard's team page when set) |
 | CSC_ALERT_MAX_ATTEMPTS                | 20 (then the alert stays 'failed')       |
 | CSC_ALERT_LOG                         | <CSC_VAR_DIR>/alerts/alert_log.sqlite    |
 | CSC_PUBLISH_DEADLINE                  | 07:00 (local time, CSC_TIMEZONE); off    |
 | CSC_PUBLISH_DEADLINE_ALERT            | false (Airflow deadline alert; see engineers) |
+
+The ICPC and CP-visit timescales are NOT alert settings: the digests read the marts'
+flags, whose timescales are defined once in the dbt project.
 
 The two deadline settings are read by alerts/engineers.py, the rest here.
 """
@@ -67,8 +69,7 @@ class AlertSettings:
     smtp_conn_id: str
     engineers_email: str
     caseload_threshold: float
-    cp_visit_working_days: int
-    icpc_working_days: int
+    dashboard_url: str | None
     max_attempts: int
     alert_log_path: Path
 
@@ -94,8 +95,7 @@ def alert_settings(cfg: Settings | None = None) -> AlertSettings:
         smtp_conn_id=os.environ.get("CSC_SMTP_CONN_ID") or "smtp_default",
         engineers_email=os.environ.get("CSC_ENGINEERS_EMAIL") or DEFAULT_ENGINEERS_EMAIL,
         caseload_threshold=_number("CSC_CASELOAD_ALERT_THRESHOLD", 25.0),
-        cp_visit_working_days=_number("CSC_CP_VISIT_OVERDUE_WORKING_DAYS", 10, int),
-        icpc_working_days=_number("CSC_ICPC_WORKING_DAYS", 15, int),
+        dashboard_url=(os.environ.get("CSC_DASHBOARD_URL") or "").strip() or None,
         max_attempts=_number("CSC_ALERT_MAX_ATTEMPTS", 20, int),
         alert_log_path=Path(
             os.environ.get("CSC_ALERT_LOG") or cfg.var_dir / "alerts" / "alert_log.sqlite"

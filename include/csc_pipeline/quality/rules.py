@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from csc_pipeline.kpi_definitions import threshold
+
 CRITICAL = "critical"
 WARNING = "warning"
 
@@ -49,10 +51,11 @@ VOLUME_DROP_RATE = 0.10
 VOLUME_MIN_BASELINE = 50
 # Date plausibility.
 EARLIEST_DOB = "1990-01-01"
-# Census timescales (working days) and caseload limit.
-ASSESSMENT_WORKING_DAYS = 45
-ICPC_WORKING_DAYS = 15
-MAX_CHILDREN_PER_FTE = 50
+# Census timescales (working days) and caseload limit: the definitions' own thresholds,
+# read from dbt_project/seeds/kpi_thresholds.csv (one place for the gate and the marts).
+ASSESSMENT_WORKING_DAYS = threshold("assessment_timescale_working_days")
+ICPC_WORKING_DAYS = threshold("icpc_timescale_working_days")
+MAX_CHILDREN_PER_FTE = threshold("caseload_flag_per_fte")
 # How many example rows a finding carries.
 MAX_EXAMPLES = 5
 
@@ -98,9 +101,13 @@ RULES: dict[str, Rule] = {
         Rule("8940", "CP plans of one child overlap", WARNING),
         Rule("8820", "CIN episodes of one child overlap", WARNING),
         Rule("8565", "activity after the CIN episode was closed", WARNING),
-        Rule("8670Q", "assessment open more than 45 working days", WARNING),
-        Rule("8675Q", "S47 enquiry with no ICPC after 15 working days", WARNING),
-        Rule("caseload_over_50", "worker holds more than 50 children per FTE", WARNING),
+        Rule("8670Q", f"assessment open more than {ASSESSMENT_WORKING_DAYS} working days", WARNING),
+        Rule("8675Q", f"S47 enquiry with no ICPC after {ICPC_WORKING_DAYS} working days", WARNING),
+        Rule(
+            "caseload_over_50",
+            f"worker holds more than {MAX_CHILDREN_PER_FTE} children per FTE",
+            WARNING,
+        ),
     )
 }
 

@@ -1,0 +1,3 @@
+from csc_pipeline.dashboard.views import kpi_trends
+
+kpi_trends()
