@@ -37,6 +37,12 @@ RUN_RESULTS = {
             "timing": [],
         },
         {
+            "unique_id": "exposure.csc.board_pack",
+            "status": "no-op",
+            "execution_time": 0.0,
+            "timing": [],
+        },
+        {
             "unique_id": "seed.csc.england_bank_holidays",
             "status": "success",
             "execution_time": 0.4,
@@ -51,6 +57,7 @@ def test_run_results_become_one_row_per_node_replaced_on_rerun(tmp_path):
     (tmp_path / "run_results.json").write_text(json.dumps(RUN_RESULTS))
     invocation, runs = model_runs.read_run_results(tmp_path)
     assert invocation == "inv-1"
+    assert [r.resource_type for r in runs] == ["model", "test", "seed"]  # no exposure no-op
     kpi = next(r for r in runs if r.name == "kpi_monthly")
     assert (kpi.resource_type, kpi.status, kpi.rows_affected) == ("model", "success", 408)
     assert (kpi.completed_at - kpi.started_at).total_seconds() == 1.25

@@ -29,6 +29,7 @@ import duckdb
 log = logging.getLogger(__name__)
 
 TABLE = "meta.model_runs"
+EXECUTED = {"model", "seed", "snapshot", "test", "unit_test"}  # node types dbt runs
 DDL = f"""
 create schema if not exists meta;
 create table if not exists {TABLE} (
@@ -77,6 +78,8 @@ def read_run_results(target_dir: Path) -> tuple[str | None, list[ModelRun]]:
     runs = []
     for r in data.get("results", []):
         unique_id = r.get("unique_id", "?")
+        if unique_id.split(".", 1)[0] not in EXECUTED:
+            continue  # exposures and the like: "no-op", nothing was run
         execute = next((t for t in r.get("timing") or [] if t.get("name") == "execute"), {})
         rows = (r.get("adapter_response") or {}).get("rows_affected")
         runs.append(
