@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test lint bench clean sample compose-check compose-tools
+.PHONY: setup run test lint lint-sql test-dbt-unit bench clean sample compose-check compose-tools
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -35,7 +35,7 @@ run: setup
 sample: setup
 	$(PY) -m csc_generator --out var/exports
 
-test: setup compose-tools
+test: setup lint-sql compose-tools
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m ruff format --check include tools dags tests bench
 	$(PY) -m pytest -q tests
@@ -43,6 +43,14 @@ test: setup compose-tools
 lint: setup
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m ruff format --check include tools dags tests bench
+
+# SQL style of the dbt project (.sqlfluff: duckdb dialect, jinja templater, offline).
+lint-sql: setup
+	$(PY) -m sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
+
+# Every dbt unit test (the KPI definitions) on an empty warehouse: no data, no network.
+test-dbt-unit: setup
+	$(PY) tools/dbt_unit_tests.py
 
 bench: setup
 	$(PY) bench/run_bench.py

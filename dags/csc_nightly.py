@@ -1,7 +1,8 @@
 """csc_nightly: each council's nightly case-system export -> warehouse -> marts -> alerts.
 
-Thin by design: the work lives in the `csc_pipeline` package (include/), imported
-inside the tasks so that parsing this file stays fast. One mapped task group per
+Thin by design: each task calls `run(ref)` of its step module,
+`csc_pipeline.steps.<step>` (include/), the only place that step is implemented; the
+imports are inside the tasks so that parsing this file stays fast. One mapped task group per
 council: a council's bad night fails only its own branch.
 
 Per council and night: extract from the council's SSD database (councils whose profile
@@ -13,7 +14,6 @@ critical finding quarantines the night, never retried) -> dbt build -> publish
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
@@ -34,12 +34,9 @@ def _notify_engineers(context) -> None:
 
 def _publish_deadline():
     """Opt-in Airflow deadline alert (CSC_PUBLISH_DEADLINE_ALERT=true; scheduler only)."""
-    if os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() not in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }:
+    from csc_pipeline.config import env_flag
+
+    if not env_flag("CSC_PUBLISH_DEADLINE_ALERT"):
         return None
     from csc_pipeline.alerts.engineers import publish_deadline
 
@@ -88,7 +85,7 @@ def csc_nightly():
     # error fails the run at once, naming the setting (never retried).
     @task(retries=0)
     def list_councils() -> list[str]:
-        from csc_pipeline.tasks import check_configuration
+        from csc_pipeline.councils import check_configuration
 
         return _fail_fast(lambda _: check_configuration(), {})
 
@@ -124,39 +121,39 @@ def csc_nightly():
             from airflow.sdk import PokeReturnValue
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from csc_pipeline.tasks import select_night
+            from csc_pipeline.steps import discover
 
-            ref = select_night(la_code, _param("export_date"))
+            ref = discover.run({"la_code": la_code, "export_date": _param("export_date")})
             if ref is None and not _param("wait"):
                 raise AirflowSkipException(f"no pending complete night for council {la_code}")
             return PokeReturnValue(is_done=ref is not None, xcom_value=ref)
 
         @task(pool=WAREHOUSE_POOL)
         def land(ref: dict) -> dict:
-            from csc_pipeline import tasks
+            from csc_pipeline.steps import land as step
 
-            return _fail_fast(tasks.land, ref)
+            return _fail_fast(step.run, ref)
 
         @task(retries=0, pool=WAREHOUSE_POOL)
         def validate(ref: dict) -> dict:
-            from csc_pipeline import tasks
+            from csc_pipeline.steps import validate as step
 
-            return _fail_fast(tasks.validate, ref)
+            return _fail_fast(step.run, ref)
 
         @task(retries=1, pool=WAREHOUSE_POOL)
         def build(ref: dict) -> dict:
-            from csc_pipeline import tasks
+            from csc_pipeline.steps import build as step
 
-            return tasks.build(ref)
+            return step.run(ref)
 
         # Updates the published-night assets (csc_pipeline/assets.py) so downstream DAGs
         # (board pack, a council's own jobs) run on a published night.
         @task(pool=WAREHOUSE_POOL, outlets=[PUBLISHED_NIGHT, PUBLISHED_BY_COUNCIL])
         def publish(ref: dict) -> dict:
-            from csc_pipeline import tasks
             from csc_pipeline.assets import record_published
+            from csc_pipeline.steps import publish as step
 
-            result = tasks.publish(ref)
+            result = step.run(ref)
             record_published(result)
             return result
 
@@ -164,9 +161,9 @@ def csc_nightly():
         # fail it (undelivered digests are retried by the next run; see alerts/).
         @task(retries=2, retry_delay=timedelta(minutes=2))
         def alerts(ref: dict) -> dict:
-            from csc_pipeline.alerts import send_night_alerts
+            from csc_pipeline.steps import alerts as step
 
-            return send_night_alerts(ref)
+            return step.run(ref)
 
         # The night's data-quality page and the Board pack of the latest complete month
         # (HTML + PDF), from the published file read-only (csc_pipeline.steps.board_pack).
@@ -236,7 +233,7 @@ def _fail_fast(step, ref: dict) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
     from csc_pipeline.config import ConfigError
-    from csc_pipeline.tasks import NightQuarantined
+    from csc_pipeline.steps.errors import NightQuarantined
 
     try:
         return step(ref)

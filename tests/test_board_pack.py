@@ -28,8 +28,8 @@ def _kpi_codes_in_spec() -> list[str]:
 @pytest.fixture(scope="module")
 def published(small_sample, tmp_path_factory):
     """A published warehouse of the sample council (one night), and its settings."""
-    from csc_pipeline import tasks
     from csc_pipeline.config import settings
+    from csc_pipeline.steps import build, discover, land, publish, validate
 
     root = tmp_path_factory.mktemp("pack")
     last = night_dirs(small_sample)[-1].name
@@ -40,8 +40,8 @@ def published(small_sample, tmp_path_factory):
     mp.setenv("CSC_WAREHOUSE", str(root / "warehouse" / "csc.duckdb"))
     mp.setenv("CSC_BOARD_PACK", "on")
     cfg = settings()
-    ref = tasks.select_night("999", cfg=cfg)
-    ref = tasks.publish(tasks.build(tasks.validate(tasks.land(ref, cfg), cfg), cfg), cfg)
+    ref = discover.select_night("999", cfg=cfg)
+    ref = publish.run(build.run(validate.run(land.run(ref, cfg), cfg), cfg), cfg)
     yield {"ref": ref, "cfg": cfg, "warehouse": Path(ref["warehouse"])}
     mp.undo()
 

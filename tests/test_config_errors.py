@@ -51,7 +51,7 @@ def council_301(csc_env, tmp_path, monkeypatch):
 
 
 def test_missing_pseudonym_key_fails_the_run_at_once(council_301, airflow_db):
-    from csc_pipeline.tasks import check_configuration
+    from csc_pipeline.councils import check_configuration
 
     with pytest.raises(ConfigError, match="CSC_PSEUDONYM_KEY is not set.*council 301"):
         check_configuration()
@@ -61,7 +61,7 @@ def test_missing_pseudonym_key_fails_the_run_at_once(council_301, airflow_db):
 
 
 def test_bad_profile_fails_the_run_at_once_naming_file_and_line(council_301, airflow_db):
-    from csc_pipeline.tasks import check_configuration
+    from csc_pipeline.councils import check_configuration
 
     (council_301["councils"] / "301.yml").write_text("delivery: database\nconection_id: x\n")
     with pytest.raises(ConfigError, match=r"301\.yml:2: conection_id: unknown key"):

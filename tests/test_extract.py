@@ -25,8 +25,6 @@ from helpers import copy_exports, night_dirs
 from csc_pipeline import contract, nights
 from csc_pipeline.profile import CouncilProfile
 
-pytestmark = pytest.mark.postgres
-
 PROFILE = CouncilProfile(la_code="999", source_system="eclipse", delivery="database")
 
 
@@ -71,6 +69,7 @@ def _extract(engine, root: Path, export_date: str, **kw) -> dict:
     return extract_night(engine, PROFILE, root, export_date, conn_id="csc_ssd_test", **kw)
 
 
+@pytest.mark.postgres
 def test_database_has_the_eclipse_shape(ssd_db, engine):
     from sqlalchemy import inspect
 
@@ -84,6 +83,7 @@ def test_database_has_the_eclipse_shape(ssd_db, engine):
     assert ssd_db["counts"]["ssd_person"] > 1000
 
 
+@pytest.mark.postgres
 def test_extract_writes_the_contract_folder(ssd_db, engine, tmp_path):
     from csc_generator.ssd_database import JSON_MARKER
 
@@ -137,6 +137,7 @@ def test_extract_writes_the_contract_folder(ssd_db, engine, tmp_path):
     assert all(len(d) in (0, 10) for d in dob), dob
 
 
+@pytest.mark.postgres
 def test_rerun_of_a_complete_night_replaces_nothing(ssd_db, engine, tmp_path):
     from helpers import file_hashes
 
@@ -168,6 +169,7 @@ print("DONE", flush=True)
 """
 
 
+@pytest.mark.postgres
 def test_killed_extract_leaves_no_complete_night_and_a_rerun_succeeds(ssd_db, engine, tmp_path):
     night = ssd_db["night"].name
     env = {**os.environ, "PYTHONPATH": f"{REPO / 'include'}:{REPO / 'tools'}"}
@@ -203,6 +205,7 @@ def test_killed_extract_leaves_no_complete_night_and_a_rerun_succeeds(ssd_db, en
     assert not list(council.glob(".*"))  # the killed attempt's folder is gone
 
 
+@pytest.mark.postgres
 def test_columns_are_selected_by_name_never_star(ssd_db, engine, tmp_path):
     """A column the SSD gains later (here: one holding names) is not read."""
     from csc_pipeline.steps.extract import is_never_selected, wanted_columns
@@ -227,6 +230,7 @@ def test_columns_are_selected_by_name_never_star(ssd_db, engine, tmp_path):
             con.execute("alter table ssd_department drop column dept_manager_name")
 
 
+@pytest.mark.postgres
 def test_wrong_schema_or_missing_table_is_a_config_error(engine, tmp_path):
     from csc_pipeline.steps.extract import ExtractConfigError, extract_night
 
@@ -274,6 +278,7 @@ def _task_states(dr) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_night_in_database_mode_gives_the_figures_of_the_file_drop(
     ssd_db, small_sample, tmp_path, monkeypatch, airflow_db
 ):
@@ -338,3 +343,17 @@ def test_default_export_date_is_the_day_before_the_run_in_the_council_time_zone(
     assert default_export_date("2026-11-22T02:30:00+00:00", "Europe/London") == "2026-11-21"
     # 00:30 BST on 1 July is still 30 June in UTC: the London date counts
     assert default_export_date("2026-06-30T23:30:00+00:00", "Europe/London") == "2026-06-30"
+
+
+def test_sql_server_query_names_every_column():
+    """SystemC / Mosaic (SQL Server, schema ssd_development): the same named SELECT."""
+    from sqlalchemy.dialects import mssql
+
+    from csc_pipeline.steps.extract import TablePlan, wanted_columns
+
+    cols = [(c, c) for c in wanted_columns("ssd_person")]
+    plan = TablePlan("ssd_person", "ssd_person", cols, "pers_person_id")
+    sql = str(plan.query("ssd_development").compile(dialect=mssql.dialect()))
+    assert "*" not in sql and "pers_forename" not in sql and "pers_surname" not in sql
+    assert "FROM ssd_development.ssd_person ORDER BY pers_person_id" in " ".join(sql.split())
+    assert "pers_upn" in sql and "pers_dob" in sql

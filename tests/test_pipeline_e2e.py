@@ -13,8 +13,8 @@ import duckdb
 import pytest
 from helpers import copy_exports, night_dirs, table_digests
 
-from csc_pipeline import nights
 from csc_pipeline.contract import TABLES
+from csc_pipeline.steps import discover
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +196,7 @@ def test_bad_night_is_quarantined_and_marts_survive(pipeline):
     report = json.loads((pipeline["var"] / "quarantine" / "999" / f"{bad.name}.json").read_text())
     assert "ssd_cin_assessments.csv" in report["message"]
     # nothing pending: the same bad delivery is not retried ...
-    assert not nights.pending_nights(pipeline["exports"], warehouse, "999", pipeline["var"])
+    assert not discover.pending_nights(pipeline["exports"], warehouse, "999", pipeline["var"])
     # ... and once re-delivered correctly, it loads
     shutil.rmtree(bad)
     shutil.copytree(pipeline["held_back"], bad)
@@ -263,7 +263,7 @@ def _reconcile(warehouse, exports) -> None:
     import pandas as pd
     from independent_kpis import KPI_CODES, council_monthly
 
-    from csc_pipeline.tasks import night_report
+    from csc_pipeline.report import night_report
 
     as_at = night_report(warehouse)["last_published"]
     con = duckdb.connect(str(warehouse), read_only=True)

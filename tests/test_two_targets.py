@@ -37,8 +37,9 @@ def two_targets(small_sample, tmp_path_factory):
         pytest.skip(reason)
     from helpers import copy_exports
 
-    from csc_pipeline import server_warehouse, tasks
+    from csc_pipeline import server_warehouse
     from csc_pipeline.config import settings
+    from csc_pipeline.steps import build, discover, land, validate
 
     root = tmp_path_factory.mktemp("two-targets")
     exports = copy_exports(small_sample, root / "exports")
@@ -54,8 +55,8 @@ def two_targets(small_sample, tmp_path_factory):
     )
     try:
         cfg = settings()
-        ref = tasks.select_night("999", cfg=cfg)
-        ref = tasks.build(tasks.validate(tasks.land(ref, cfg), cfg), cfg)  # the DuckDB target
+        ref = discover.select_night("999", cfg=cfg)
+        ref = build.run(validate.run(land.run(ref, cfg), cfg), cfg)  # the DuckDB target
         result = server_warehouse.build_on_postgres(
             Path(ref["work"]), "999", ref["export_date"], pg
         )

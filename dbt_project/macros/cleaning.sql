@@ -47,13 +47,24 @@
         end)
 {%- endmacro %}
 
+{#- 1900-01-01 is the SSD's "no date" placeholder (contract.NULL_DATES): NULL, not unparsed. -#}
 {% macro parse_date(column) -%}
-    {{ return(adapter.dispatch('parse_date', 'csc')(column)) }}
+    nullif({{ _parse_date_any(column) }}, date '1900-01-01')
 {%- endmacro %}
 
 {#- Portable version (PostgreSQL and any other adapter): regex, range checks, make_date. -#}
+{#- The delivered date text: trimmed, blank -> NULL, an ISO `T` read as a space. -#}
+{% macro date_text(column) -%}
+    replace({{ clean_text(column) }}, 'T', ' ')
+{%- endmacro %}
+
+{#- parse_date without the 1900-01-01 placeholder rule (see parse_date). -#}
+{% macro _parse_date_any(column) -%}
+    {{ return(adapter.dispatch('parse_date', 'csc')(column)) }}
+{%- endmacro %}
+
 {% macro default__parse_date(column) -%}
-    {%- set t = clean_text(column) -%}
+    {%- set t = date_text(column) -%}
     {%- set iso_day = "split_part(" ~ t ~ ", ' ', 1)" -%}
     {%- set iso_y = "cast(split_part(" ~ iso_day ~ ", '-', 1) as integer)" -%}
     {%- set iso_m = "cast(split_part(" ~ iso_day ~ ", '-', 2) as integer)" -%}
@@ -63,7 +74,7 @@
     {%- set dmy_m = "cast(split_part(" ~ t ~ ", '/', 2) as integer)" -%}
     {%- set dmy_y = "cast(split_part(" ~ t ~ ", '/', 3) as integer)" -%}
     (case
-        when {{ regex_match(t, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}([.][0-9]{1,6})?)?$') }}
+        when {{ regex_match(t, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}([.][0-9]{1,7})?)?$') }}
         then case
             when {{ _valid_ymd(iso_y, iso_m, iso_d) }}
                 and ({{ iso_time }} = ''
@@ -86,17 +97,17 @@
     a staging view). The regex pins 4-digit years, as Python's %Y does.
 -#}
 {% macro duckdb__parse_date(column) -%}
-    {%- set t = clean_text(column) -%}
+    {%- set t = date_text(column) -%}
     (case
         when regexp_full_match({{ t }}, '([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( .+)?|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})')
             and not starts_with({{ t }}, '0000') and not ends_with({{ t }}, '/0000')
-        then cast(try_strptime({{ t }}, ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%d/%m/%Y']) as date)
+        then cast(try_strptime(regexp_replace({{ t }}, '([.][0-9]{6})[0-9]+$', '\1'), ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%d/%m/%Y']) as date)
     end)
 {%- endmacro %}
 
 {# TRUE when a value was delivered but is not a date in an accepted format. #}
 {% macro date_is_invalid(column) -%}
-    ({{ clean_text(column) }} is not null and {{ parse_date(column) }} is null)
+    ({{ clean_text(column) }} is not null and {{ _parse_date_any(column) }} is null)
 {%- endmacro %}
 
 {#-
@@ -121,33 +132,55 @@
      {%- if allow_na %} and {{ clean_code(column) }} not in ('NA', 'N/A'){% endif %})
 {%- endmacro %}
 
-{# Sex: M/F/U; older systems 1=M, 2=F, 0/9=U (contract.SEX_LEGACY). Other codes kept as delivered. #}
-{% macro parse_sex(column) -%}
-    (case {{ clean_code(column) }}
-        when '1' then 'M'
-        when '2' then 'F'
-        when '0' then 'U'
-        when '9' then 'U'
-        else {{ clean_code(column) }}
-    end)
+{#-
+    Codes (docs/architecture.md, "Codes"). code_key: upper case, "&" as AND, every run of
+    non-alphanumerics one space (contract.code_key). normalise_code: the key looked up in
+    stg_ref__code_map (shipped seed ref_code_map UNION the council's raw.council_code_map;
+    every code maps to itself, plus legacy codes and descriptions); failing that the
+    leading code token ("3A - GP", "RC8 - ...", "E11 - Adopted ...", "S - Single period")
+    when it is a code of the set; failing that the delivered text upper-cased (kept so DQ
+    can show it; <name>_is_invalid is then true).
+-#}
+{% macro code_key(expression) -%}
+    nullif(trim(regexp_replace(upper(replace({{ expression }}, '&', ' AND ')), '[^A-Z0-9]+', ' ', 'g')), '')
 {%- endmacro %}
 
-{#-
-    Audit grade: OUTSTANDING, GOOD, REQUIRES_IMPROVEMENT, INADEQUATE. Older tools:
-    1-4 and "Adequate" (= REQUIRES_IMPROVEMENT) (contract.AUDIT_GRADE_LEGACY). Spaces and
-    hyphens become underscores ("Requires improvement"). Other codes kept as delivered,
-    so accepted_values tests and DQ can see them.
--#}
-{% macro parse_audit_grade(column) -%}
-    {%- set g = "replace(replace(" ~ clean_code(column) ~ ", ' ', '_'), '-', '_')" -%}
-    (case {{ g }}
-        when '1' then 'OUTSTANDING'
-        when '2' then 'GOOD'
-        when '3' then 'REQUIRES_IMPROVEMENT'
-        when '4' then 'INADEQUATE'
-        when 'ADEQUATE' then 'REQUIRES_IMPROVEMENT'
-        else {{ g }}
-    end)
+{% macro mapped_code(expression, code_set) -%}
+    {{ return(adapter.dispatch('mapped_code', 'csc')(code_key(expression), code_set)) }}
+{%- endmacro %}
+
+{#- Portable: correlated scalar subqueries (postgres plans them as index lookups). -#}
+{% macro default__mapped_code(key, code_set) -%}
+    coalesce(
+        (select m.code from {{ ref('stg_ref__code_map') }} as m
+         where m.code_set = '{{ code_set }}' and m.source_value = {{ key }}),
+        (select m.code from {{ ref('stg_ref__code_map') }} as m
+         where m.code_set = '{{ code_set }}' and m.is_code
+           and strpos({{ key }}, ' ') > 0 and m.source_value = split_part({{ key }}, ' ', 1))
+    )
+{%- endmacro %}
+
+{#- DuckDB: the code set's map is built once per query (an uncorrelated subquery) and
+    looked up per row; correlated subqueries made staging 10x slower. -#}
+{% macro duckdb__mapped_code(key, code_set) -%}
+    coalesce(
+        map_extract_value(
+            (select map(list(m.source_value), list(m.code)) from {{ ref('stg_ref__code_map') }} as m
+             where m.code_set = '{{ code_set }}'),
+            {{ key }}),
+        case when strpos({{ key }}, ' ') > 0 then map_extract_value(
+            (select map(list(m.source_value), list(m.code)) from {{ ref('stg_ref__code_map') }} as m
+             where m.code_set = '{{ code_set }}' and m.is_code),
+            split_part({{ key }}, ' ', 1)) end
+    )
+{%- endmacro %}
+
+{% macro normalise_code(column, code_set) -%}
+    coalesce({{ mapped_code(clean_text(column), code_set) }}, {{ clean_code(column) }})
+{%- endmacro %}
+
+{% macro code_is_invalid(column, code_set) -%}
+    ({{ clean_text(column) }} is not null and {{ mapped_code(clean_text(column), code_set) }} is null)
 {%- endmacro %}
 
 {# Rank of a canonical grade, best (1) to worst (4); NULL for anything else. #}

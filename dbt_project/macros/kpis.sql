@@ -113,3 +113,24 @@
     ) as rag,
     {{ catalogue }}.unavailable_reason
 {%- endmacro %}
+
+{#-
+    kpi_not_available: the rows of an indicator whose feed was not supplied
+    (int_kpi_catalogue.is_available false, CTE `catalogue`): one per row of the
+    reporting grid `grid` (the months or periods and teams that have any other figure),
+    with null numerator and denominator, in kpi_rollup's column order (group_columns,
+    team_id, numerator, denominator). `condition` limits which grid rows an indicator
+    gets (kpi_headline: the periods of its kpi_type).
+-#}
+{% macro kpi_not_available(group_columns, grid='reporting_grid', condition='true') -%}
+    select
+        {%- for column in group_columns %}
+        {{ 'catalogue.kpi_code' if column == 'kpi_code' else grid ~ '.' ~ column }},
+        {%- endfor %}
+        {{ grid }}.team_id,
+        cast(null as numeric(18, 4)) as numerator,
+        cast(null as numeric(18, 4)) as denominator
+    from catalogue
+    inner join {{ grid }} on {{ condition }}
+    where not catalogue.is_available
+{%- endmacro %}

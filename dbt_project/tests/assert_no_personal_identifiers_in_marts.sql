@@ -13,27 +13,31 @@ columns as (
     select
         table_name,
         column_name,
-        lower(column_name) as name
+        lower(column_name) as column_name_lower
     from information_schema.columns
     where table_schema = 'marts'
 )
 
-select table_name, column_name
+select
+    table_name,
+    column_name
 from columns
-where name like '%person_id%'
-    or name = 'dob' or name like 'dob\_%' escape '\' or name like '%\_dob' escape '\'
-    or name like '%\_dob\_%' escape '\'
-    or name like '%date_of_birth%'
-    or name like '%birth%'
-    or name like '%forename%'
-    or name like '%surname%'
-    or name like '%first_name%'
-    or name like '%last_name%'
-    or name like '%given_name%'
-    or name like '%family_name%'
-    or name like '%full_name%'
-    or name like 'pers\_%' escape '\'
-    or name like '%upn%'
-    or name like '%common_child_id%'
-    or name like '%professional_name%'
-    or name like '%staff_name%'
+where column_name_lower like '%person_id%'
+    or column_name_lower = 'dob'
+    or column_name_lower like 'dob\_%' escape '\'
+    or column_name_lower like '%\_dob' escape '\'
+    or column_name_lower like '%\_dob\_%' escape '\'
+    or column_name_lower like '%date_of_birth%'
+    or column_name_lower like '%birth%'
+    or column_name_lower like '%forename%'
+    or column_name_lower like '%surname%'
+    or column_name_lower like '%first_name%'
+    or column_name_lower like '%last_name%'
+    or column_name_lower like '%given_name%'
+    or column_name_lower like '%family_name%'
+    or column_name_lower like '%full_name%'
+    or column_name_lower like 'pers\_%' escape '\'
+    or column_name_lower like '%upn%'
+    or column_name_lower like '%common_child_id%'
+    or column_name_lower like '%professional_name%'
+    or column_name_lower like '%staff_name%'

@@ -1,40 +1,107 @@
 """Runtime settings, all from the environment, so nothing secret lives in the repo.
 
-Every setting has a safe local default so that `make run` works on a fresh clone; a
-production deployment sets them in its env file (see .env.example).
+``Settings`` is a pydantic-settings model: every field is read from ``CSC_<FIELD>``
+(e.g. ``CSC_KEEP_NIGHTS``) when ``settings()`` is called, at task run time, never when
+the DAG file is parsed. Every setting has a safe local default so that `make run`
+works on a fresh clone; a production deployment sets them in its env file (see
+.env.example). A bad value is a ``ConfigError`` naming the variable, raised at once
+(the DAG never retries a configuration error).
+
+Booleans anywhere in the package go through ``env_flag``: the one parser of
+1/true/yes/y/on and 0/false/no/n/off. This module imports nothing of the package.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 # The built-in fictional council. Only its data may use the development pseudonym key.
 SAMPLE_LA_CODE = "999"
 SAMPLE_LA_NAME = "Northbridge"
 DEV_PSEUDONYM_KEY = "DEVELOPMENT-ONLY-KEY-for-the-Northbridge-sample-NEVER-for-real-data"
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "off"})
+ENV_PREFIX = "CSC_"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    exports_root: Path
-    warehouse: Path  # may contain "{la_code}"; see warehouse_for()
-    var_dir: Path
-    export_date: str | None
-    la_codes: tuple[str, ...] | None
-    timezone: str
-    keep_nights: int = 35  # Parquet and Data Docs folders kept per council (retention.py)
+def parse_flag(name: str, value: str | None, default: bool = False) -> bool:
+    """A boolean setting's text: unset or blank -> ``default``; anything but the
+    accepted words is a ConfigError naming the setting (a typo must not silently
+    switch a feature off)."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """The boolean environment variable ``name`` (see ``parse_flag``)."""
+    return parse_flag(name, os.environ.get(name), default)
+
+
+class Settings(BaseSettings):
+    """The pipeline's settings. Derived folders are properties, not settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", case_sensitive=False
+    )
+
+    var_dir: Path = PROJECT_ROOT / "var"
+    exports_root: Path = Field(default=None, validate_default=False)  # default var_dir/exports
+    # may contain "{la_code}"; default var_dir/warehouse/csc.duckdb; see warehouse_for()
+    warehouse: Path = Field(default=None, validate_default=False)
+    export_date: str | None = None
+    la_codes: Annotated[tuple[str, ...] | None, NoDecode] = None
+    timezone: str = "Europe/London"
+    keep_nights: int = Field(35, ge=1)  # Parquet and Data Docs folders kept per council
     # Council profiles, one <la_code>.yml each (csc_pipeline.profile).
     councils_dir: Path = PROJECT_ROOT / "config" / "councils"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_under_var_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+            var_dir = Path(data.get("var_dir") or PROJECT_ROOT / "var")
+            data.setdefault("exports_root", var_dir / "exports")
+            data.setdefault("warehouse", var_dir / "warehouse" / "csc.duckdb")
+        return data
+
+    @field_validator("la_codes", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            codes = tuple(c.strip() for c in value.split(",") if c.strip())
+            return codes or None
+        return value
+
+    @field_validator("export_date")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is not None and not _DATE_RE.match(value.strip()):
+            raise ValueError("must be a date YYYY-MM-DD")
+        return value.strip() if value else None
 
     @property
     def dq_docs_dir(self) -> Path:
@@ -66,33 +133,28 @@ class Settings:
         return self.warehouse
 
 
-def settings() -> Settings:
-    """Read settings from the environment (called at task run time, never at DAG parse)."""
-    var_dir = Path(os.environ.get("CSC_VAR_DIR", PROJECT_ROOT / "var"))
-    codes = os.environ.get("CSC_LA_CODES")
-    return Settings(
-        exports_root=Path(os.environ.get("CSC_EXPORTS_ROOT", var_dir / "exports")),
-        warehouse=Path(os.environ.get("CSC_WAREHOUSE", var_dir / "warehouse" / "csc.duckdb")),
-        var_dir=var_dir,
-        export_date=os.environ.get("CSC_EXPORT_DATE") or None,
-        la_codes=tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else None,
-        timezone=os.environ.get("CSC_TIMEZONE", "Europe/London"),
-        keep_nights=_positive_int("CSC_KEEP_NIGHTS", 35),
-        councils_dir=Path(os.environ.get("CSC_COUNCILS_DIR", PROJECT_ROOT / "config" / "councils")),
-    )
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        name = ENV_PREFIX + str(err["loc"][0]).upper() if err["loc"] else "a setting"
+        value = err.get("input")
+        if err["type"] in {"int_parsing", "int_from_float"}:
+            parts.append(f"{name} must be a whole number, not {value!r}")
+        elif err["type"] == "greater_than_equal":
+            parts.append(f"{name} must be at least {err['ctx']['ge']}, not {value}")
+        else:
+            parts.append(f"{name}: {err['msg']} (got {value!r})")
+    return "; ".join(parts)
 
 
-def _positive_int(name: str, default: int) -> int:
-    text = os.environ.get(name)
-    if text is None or not text.strip():
-        return default
+def settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (called at task run time, never at DAG parse).
+
+    Keyword overrides win over the environment (tests, tools)."""
     try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, not {value}")
-    return value
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
 
 
 def pseudonym_key(la_code: str) -> bytes:
@@ -100,7 +162,9 @@ def pseudonym_key(la_code: str) -> bytes:
 
     Real councils must set CSC_PSEUDONYM_KEY (env file or secrets backend). The
     development default is accepted only for the fictional sample council, so a real
-    export can never be pseudonymised with a key published in this repository.
+    export can never be pseudonymised with a key published in this repository. Kept out
+    of ``Settings`` on purpose: a secret is read only where it is used, never logged
+    with the other settings.
     """
     key = os.environ.get("CSC_PSEUDONYM_KEY")
     if key:

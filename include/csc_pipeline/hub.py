@@ -4,7 +4,7 @@ After all councils' nights, one table holds each council's `marts.kpi_monthly` f
 latest published night, with `la_code`, so figures built by the same dbt project from
 the same definitions can be compared across councils.
 
-It reads only the Parquet copies that `tasks.publish` writes
+It reads only the Parquet copies that `steps.publish` writes
 (var/parquet/<la>/latest/kpi_monthly.parquet): no council's DuckDB file is opened, so
 the hub never waits on (or blocks) a writer. A council whose night failed keeps its last
 good figures here; `published_export_date` shows how current each council is. Only the
@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
-import duckdb
-
+from csc_pipeline import warehouse as wh
 from csc_pipeline.config import Settings, settings
 
 log = logging.getLogger(__name__)
@@ -46,7 +44,7 @@ def latest_published(parquet_dir: Path, table: str) -> dict[str, tuple[str, Path
 
 
 def _sql_str(value: str | Path) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+    return wh.sql_literal(str(value))
 
 
 def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES) -> dict:
@@ -55,8 +53,7 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
     out_dir = hub_dir(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {"tables": {}, "councils": {}}
-    con = duckdb.connect()  # in memory: the hub holds no state of its own
-    try:
+    with wh.connect() as con:  # in memory: the hub holds no state of its own
         for table in tables:
             sources = latest_published(cfg.parquet_dir, table)
             target = out_dir / f"{table}.parquet"
@@ -94,7 +91,7 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
                 f"copy ({' union all by name '.join(selects)} order by la_code) "
                 f"to {_sql_str(tmp)} (format parquet)"
             )
-            os.replace(tmp, target)
+            wh.atomic_replace(tmp, target)
             rows = con.execute(f"select count(*) from read_parquet({_sql_str(target)})").fetchone()[
                 0
             ]
@@ -103,11 +100,6 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
                 "councils": sorted(sources),
                 "path": str(target),
             }
-    finally:
-        con.close()
-    manifest = out_dir / "hub.json"
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, manifest)
+    wh.atomic_write_text(out_dir / "hub.json", json.dumps(summary, indent=2))
     log.info("hub: %s", summary["tables"])
     return summary

@@ -8,6 +8,16 @@ Why it is built this way:
   warehouse is exactly as it was.
 - The export files are only ever read. Personal names are never selected.
 - Landing the same delivery again is a no-op, so re-runs leave identical tables.
+- SSD as deployed (docs/spec/ssd-as-deployed.md): the SSD-only columns the contract
+  knows (``Table.ssd_columns``) are landed as text and are not "extra"; the free-text
+  ``*_json`` columns and the NHS number are never selected; an empty field or the text
+  ``NULL`` (what SQL Server tools write) is SQL NULL — a file-level null, like an empty
+  field. Everything else is landed exactly as delivered: staging types it.
+- ``case_audits`` is an optional feed: a night without it is complete; it is recorded
+  in meta.load_log as ``not_supplied`` and raw.case_audits is empty.
+- raw.council_role_codes / raw.council_code_map: the council profile's overrides of the
+  shipped reference data (csc_pipeline.profile.write_raw_tables), written in the same
+  transaction; staging unions them with the generated seeds.
 """
 
 from __future__ import annotations
@@ -57,15 +67,20 @@ class NightRejected(Exception):
         self.column = column
 
 
+LOADED = "loaded"
+NOT_SUPPLIED = "not_supplied"
+
+
 @dataclass
 class TableLoad:
     table: str
     file: str
-    sha256: str
+    sha256: str | None
     manifest_rows: int
     rows_loaded: int
     extra_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
+    status: str = LOADED
 
 
 @dataclass
@@ -86,6 +101,9 @@ class LandingResult:
             )
         lines = [f"{self.la_code} {self.export_date}: landed {self.total_rows:,} rows"]
         for t in self.tables:
+            if t.status == NOT_SUPPLIED:
+                lines.append(f"  {t.table:<28}{'not supplied':>10} (optional feed)")
+                continue
             note = ""
             if t.missing_columns:
                 note += f" missing columns: {', '.join(t.missing_columns)}"
@@ -142,10 +160,13 @@ def _header(path: Path) -> list[str]:
     return [h.strip() for h in next(csv.reader([first]), [])]
 
 
-def _verify_file(night: nights.Night, table: Table, manifest: dict) -> tuple[Path, dict]:
-    """Presence and checksum of one file against the manifest."""
+def _verify_file(night: nights.Night, table: Table, manifest: dict) -> tuple[Path, dict] | None:
+    """Presence and checksum of one file against the manifest (None: an optional feed
+    the night does not supply)."""
     entry = manifest["files"].get(table.file_name)
     path = night.path / table.file_name
+    if entry is None and table.optional and not path.exists():
+        return None
     if entry is None:
         raise NightRejected(
             f"{night.path}: {table.file_name} is not listed in the manifest (whole table missing)",
@@ -179,9 +200,11 @@ def _load_table(
 ) -> TableLoad:
     header = _header(path)
     by_lower = {h.lower(): h for h in header}
-    expected = set(table.column_names)
-    extra = [h for h in header if h.lower() not in expected]
-    missing = [c for c in table.column_names if c not in by_lower]
+    problems = table.header_problems(header)
+    extra = problems["extra"]
+    # Every contract column not delivered (null in raw). Those a SSD system omits by
+    # design ("absent": Table.header_problems) are in no column-presence check.
+    missing = problems["missing"] + problems["absent"]
     if not header or len(by_lower) != len(header):
         raise NightRejected(
             f"{path}: row 1 (header): duplicate or empty column names {header!r}",
@@ -190,7 +213,7 @@ def _load_table(
             row=1,
         )
     selects = []
-    for col in table.warehouse_columns:
+    for col in table.warehouse_columns + table.landed_ssd_columns:
         if col in by_lower:
             src = by_lower[col].replace('"', '""')
             selects.append(f'"{src}"::varchar as {col}')
@@ -212,7 +235,7 @@ def _load_table(
             from read_csv('{sql_path}', all_varchar = true, header = true, delim = ',',
                           quote = '"', escape = '"', auto_detect = false,
                           columns = {{{", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)}}},
-                          store_rejects = true, parallel = false)
+                          nullstr = ['', 'NULL'], store_rejects = true, parallel = false)
             """,
             [night.export_date, night.la_code, table.file_name, entry["sha256"], loaded_at],
         )
@@ -244,6 +267,18 @@ def _load_table(
     return TableLoad(
         table.name, table.file_name, entry["sha256"], manifest_rows, rows, extra, missing
     )
+
+
+def _not_supplied(con: duckdb.DuckDBPyConnection, night: nights.Night, table: Table, loaded_at):
+    """An optional feed absent from the night: an empty raw table (so staging builds)
+    and a load_log row saying so."""
+    cols = ", ".join(f"{c} varchar" for c in table.warehouse_columns + table.landed_ssd_columns)
+    con.execute(
+        f"create or replace table raw.{table.name} ({cols}, _export_date date, "
+        "_la_code varchar, _source_file varchar, _source_sha256 varchar, "
+        "_source_row bigint, _loaded_at timestamp)"
+    )
+    return TableLoad(table.name, table.file_name, None, 0, 0, [], [], NOT_SUPPLIED)
 
 
 def _locate_bad_row(path: Path, table: Table, width: int, exc: Exception) -> NightRejected:
@@ -340,7 +375,12 @@ def land_night(
         con.execute("begin transaction")
         try:
             con.execute("create schema if not exists raw")
-            loads = [_load_table(con, night, t, *verified[t.name], loaded_at) for t in TABLES]
+            loads = [
+                _load_table(con, night, t, *verified[t.name], loaded_at)
+                if verified[t.name] is not None
+                else _not_supplied(con, night, t, loaded_at)
+                for t in TABLES
+            ]
             _pseudonyms(con, night.la_code)
             write_raw_tables(con, profile)  # the council's overrides, read by dbt staging
             con.execute(
@@ -348,7 +388,7 @@ def land_night(
                 [night.la_code, night.export_date],
             )
             con.executemany(
-                "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [
                         night.la_code,
@@ -361,6 +401,7 @@ def land_night(
                         t.extra_columns,
                         t.missing_columns,
                         loaded_at,
+                        t.status,
                     ]
                     for t in loads
                 ],
@@ -407,10 +448,12 @@ def _current_raw_night(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def _logged_loads(con: duckdb.DuckDBPyConnection, night: nights.Night) -> list[TableLoad]:
     rows = con.execute(
-        "select table_name, file_name, sha256, manifest_rows, rows_loaded, extra_columns, missing_columns "
+        "select table_name, file_name, sha256, manifest_rows, rows_loaded, extra_columns, "
+        "missing_columns, status "
         "from meta.load_log where la_code = ? and export_date = ? order by table_name",
         [night.la_code, night.export_date],
     ).fetchall()
     return [
-        TableLoad(r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or [])) for r in rows
+        TableLoad(r[0], r[1], r[2], r[3], r[4], list(r[5] or []), list(r[6] or []), r[7])
+        for r in rows
     ]

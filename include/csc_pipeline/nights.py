@@ -3,7 +3,9 @@
 A night's folder is complete only when its manifest is present (the case system writes
 it last). `meta.nights` in each council's warehouse records every night the pipeline
 has seen and its status, so re-runs are idempotent and a quarantined night is not
-retried until it is delivered again (a changed manifest) or re-run explicitly.
+retried until it is delivered again (a changed manifest) or re-run explicitly. Which
+night to process next is steps/discover.py's (it reads this module and quarantine.py;
+this module imports neither).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from csc_pipeline import warehouse as wh
 from csc_pipeline.contract import MANIFEST_NAME
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -49,6 +52,7 @@ create table if not exists meta.load_log (
     extra_columns varchar[],
     missing_columns varchar[],
     loaded_at timestamp,
+    status varchar default 'loaded',  -- loaded | not_supplied (an optional feed absent)
     primary key (la_code, export_date, table_name)
 );
 """
@@ -104,55 +108,25 @@ def complete_nights(exports_root: Path, la_code: str) -> list[Night]:
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(META_DDL)
+    # warehouses created before load_log had a status column
+    con.execute(
+        "alter table meta.load_log add column if not exists status varchar default 'loaded'"
+    )
 
 
 def seen_nights(warehouse: Path, la_code: str) -> dict[str, tuple[str, str]]:
     """export_date -> (status, manifest_sha256) for nights recorded in the warehouse."""
     if not warehouse.exists():
         return {}
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'meta' and table_name = 'nights'"
-        ).fetchone()[0]
-        if not exists:
+    with wh.connect(warehouse, read_only=True) as con:
+        if not wh.table_exists(con, "meta", "nights"):
             return {}
         rows = con.execute(
             "select strftime(export_date, '%Y-%m-%d'), status, manifest_sha256 "
             "from meta.nights where la_code = ?",
             [la_code],
         ).fetchall()
-    finally:
-        con.close()
     return {d: (s, h) for d, s, h in rows}
-
-
-def pending_nights(
-    exports_root: Path, warehouse: Path, la_code: str, var_dir: Path | None = None
-) -> list[Night]:
-    """Complete nights not yet processed, oldest first.
-
-    A night is pending when the warehouse has never seen it, or it was seen with a
-    different manifest (re-delivered after a fix), or it landed but was never published
-    (an interrupted run). A night delivered twice unchanged is not pending, and neither
-    is a delivery already quarantined (see csc_pipeline.quarantine).
-    """
-    from csc_pipeline.quarantine import is_quarantined
-
-    seen = seen_nights(warehouse, la_code)
-    out = []
-    for night in complete_nights(exports_root, la_code):
-        if var_dir is not None and is_quarantined(var_dir, night):
-            continue
-        status = seen.get(night.export_date)
-        if status is None:
-            out.append(night)
-            continue
-        state, sha = status
-        if sha != night.manifest_sha256() or state == STATUS_LANDED:
-            out.append(night)
-    return out
 
 
 def set_status(

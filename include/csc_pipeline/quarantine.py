@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from csc_pipeline.nights import Night, utcnow
+from csc_pipeline.warehouse import atomic_write_text
 
 
 def report_path(var_dir: Path, night: Night) -> Path:
@@ -24,7 +25,6 @@ def quarantine(
 ) -> Path:
     """Write (or overwrite) the quarantine report of a night and return its path."""
     path = report_path(var_dir, night)
-    path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "la_code": night.la_code,
         "export_date": night.export_date,
@@ -34,10 +34,7 @@ def quarantine(
         "message": message,
         "findings": findings or [],
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(report, indent=2, default=str))
 
 
 def is_quarantined(var_dir: Path, night: Night) -> bool:

@@ -7,27 +7,35 @@ counts and figures only: never a name, date of birth or case-system person id.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from csc_pipeline import warehouse as wh
 from csc_pipeline.config import Settings
 
+_exists = wh.table_exists
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
+
+def night_report(warehouse: Path) -> dict[str, Any]:
+    """What the published warehouse holds: relations per schema, last published night."""
+    with wh.connect(warehouse, read_only=True) as con:
+        schemas = dict(
+            con.execute(
+                "select table_schema, count(*) from information_schema.tables group by 1 order by 1"
+            ).fetchall()
+        )
+        last = con.execute(
+            "select strftime(max(export_date), '%Y-%m-%d') from meta.nights where status = 'published'"
         ).fetchone()[0]
-    )
+    return {"tables_by_schema": schemas, "last_published": last}
 
 
 def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
     lines = [f"== Council {la_code}: {warehouse}"]
     if not warehouse.exists():
         return "\n".join(lines + ["  no warehouse yet (no night published)"])
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with wh.connect(warehouse, read_only=True) as con:
         nights = con.execute(
             "select strftime(export_date, '%Y-%m-%d'), status from meta.nights "
             "where la_code = ? order by export_date",
@@ -59,8 +67,6 @@ def council_summary(la_code: str, warehouse: Path, cfg: Settings) -> str:
         lines.append("  relations built: " + ", ".join(f"{s} {n}" for s, n in schemas))
         lines.extend(_dq_summary(con, published[-1] if published else None))
         lines.extend(_headline(con))
-    finally:
-        con.close()
     lines.extend(_alerts(la_code, cfg))
     return "\n".join(lines)
 

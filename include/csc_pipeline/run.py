@@ -111,7 +111,7 @@ def run_from_postgres(max_nights: int) -> int:
     migrate_metadata_db(home)
 
     from csc_pipeline import nights, report
-    from csc_pipeline.tasks import warehouse_for
+    from csc_pipeline.councils import warehouse_for
 
     dag = load_dag()
     warehouse = warehouse_for(SAMPLE_LA_CODE, cfg)
@@ -167,9 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     migrate_metadata_db(home)
 
-    from csc_pipeline import nights, report
+    from csc_pipeline import report
     from csc_pipeline.config import ConfigError
-    from csc_pipeline.tasks import check_configuration, warehouse_for
+    from csc_pipeline.councils import check_configuration, warehouse_for
+    from csc_pipeline.steps.discover import pending_nights
 
     try:
         codes = check_configuration(cfg)  # a config error: say it now, not after retries
@@ -187,9 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         pending = {
             c: [
                 n.export_date
-                for n in nights.pending_nights(
-                    cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir
-                )
+                for n in pending_nights(cfg.exports_root, warehouse_for(c, cfg), c, cfg.var_dir)
             ]
             for c in codes
         }

@@ -29,9 +29,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import yaml
 
+from csc_pipeline import warehouse as wh
 from csc_pipeline.config import DBT_PROJECT_DIR
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def enabled() -> bool:
     return (os.environ.get("CSC_SERVER_WAREHOUSE") or "").strip().lower() in {
         "postgres",
         "postgresql",
-    }
+    }  # a choice of server (more may come), not a boolean: config.env_flag does not apply
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,8 @@ def copy_sources(
     import psycopg
 
     wanted = tables if tables is not None else source_tables()
-    src = duckdb.connect(str(warehouse), read_only=True)
     copied: dict[str, int] = {}
-    try:
+    with wh.connect(warehouse, read_only=True) as src:
         present = {
             (s, t)
             for s, t in src.execute(
@@ -205,21 +204,16 @@ def copy_sources(
                         rows += len(batch)
                 copied[f"{schema}.{table}"] = rows
             dst.execute("analyze")  # fresh statistics for dbt's joins
-    finally:
-        src.close()
     log.info("copied %d tables (%d rows) to %s", len(copied), sum(copied.values()), pg.database)
     return copied
 
 
 def _night_in(warehouse: Path) -> tuple[str | None, str | None]:
     """(la_code, export date) of the night in a warehouse's raw layer."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with wh.connect(warehouse, read_only=True) as con:
         row = con.execute(
             "select any_value(_la_code), strftime(max(_export_date), '%Y-%m-%d') from raw.ssd_person"
         ).fetchone()
-    finally:
-        con.close()
     return row[0], row[1]
 
 

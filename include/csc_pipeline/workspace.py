@@ -13,11 +13,10 @@ published file with an atomic rename. So:
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
-import duckdb
+from csc_pipeline import warehouse as wh
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +49,7 @@ def start(warehouse: Path, export_date: str) -> Path:
     return work
 
 
-def checkpoint(path: Path) -> None:
-    """Fold any write-ahead log into the file so a byte copy is complete."""
-    wal = path.with_name(path.name + ".wal")
-    if wal.exists():
-        con = duckdb.connect(str(path))
-        try:
-            con.execute("checkpoint")
-        finally:
-            con.close()
+checkpoint = wh.checkpoint  # fold a WAL into its file before a byte copy
 
 
 def publish(warehouse: Path, export_date: str) -> None:
@@ -73,7 +64,7 @@ def publish(warehouse: Path, export_date: str) -> None:
             f"the working copy {work} belongs to night {building}, not {export_date}: not published"
         )
     checkpoint(work)
-    os.replace(work, warehouse)
+    wh.atomic_replace(work, warehouse)
     marker.unlink()
     stale_wal = warehouse.with_name(warehouse.name + ".wal")
     if stale_wal.exists():  # a WAL of the old file must not be replayed onto the new one

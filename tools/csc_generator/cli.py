@@ -2,6 +2,7 @@
 
     python -m csc_generator --out var/exports
     python -m csc_generator --out /tmp/x --councils 3 --nights 5 --years 10
+    python -m csc_generator --out /tmp/x --flavour systemc     # as LiquidLogic's SSD writes it
     python -m csc_generator --out /tmp/x --clean \\
         --fault duplicate_pk=0.01 --fault missing_file=ssd_cp_visits,night=2
 
@@ -20,6 +21,7 @@ from csc_pipeline import contract
 
 from . import faults as flt
 from .export import DEFAULT_END_DATE, DEFAULT_SEED, timed_generate
+from .flavours import FLAVOURS
 from .names import council
 
 
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="e.g. duplicate_pk=0.01 (repeatable)",
     )
+    p.add_argument(
+        "--flavour",
+        choices=FLAVOURS,
+        default="canonical",
+        help="how the night is written: the contract (canonical) or a system's SSD v1.4.5",
+    )
     p.add_argument("--list-faults", action="store_true", help="describe the fault kinds and exit")
     return p
 
@@ -83,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             la_codes=codes,
             messy=0.0 if args.clean else args.messy,
             faults=faults,
+            flavour=args.flavour,
         )
     except (flt.FaultError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

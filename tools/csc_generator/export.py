@@ -9,6 +9,7 @@ nights adds earlier folders without changing the later ones.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -25,6 +26,7 @@ from csc_pipeline import contract
 from . import calibration as cal
 from . import faults as flt
 from .extract import stable_int
+from .flavours import FLAVOURS, SOURCE_SYSTEMS, apply_flavour
 from .history import TableHistory, build_tables
 from .messy import file_style
 from .model import simulate_cases
@@ -101,9 +103,11 @@ def _night_files(
     seed: int,
     messy: float,
     summary: NightSummary,
+    flavour: str = "canonical",
 ) -> list[FileOut]:
-    """Every file of one night, with mess and faults applied."""
+    """Every file of one night, with mess, the flavour's representation and faults applied."""
     extracts = {t.name: tables[t.name].as_at(day) for t in contract.TABLES}
+    apply_flavour(extracts, flavour, seed=seed, la_code=la.la_code)
     referenced: dict[str, set[str]] = {}
     if any(f.kind == "future_date" for f in faults):
         for t in contract.TABLES:
@@ -113,6 +117,8 @@ def _night_files(
                     referenced.setdefault(target, set()).update(extracts[t.name].cells[c.name])
     files: list[FileOut] = []
     for t_index, table in enumerate(contract.TABLES):
+        if table.name not in extracts:  # a table the flavour does not deliver
+            continue
         ex = extracts[table.name]
         bom, shuffle = file_style(seed, la.la_code, day, t_index, messy)
         if shuffle:
@@ -150,6 +156,7 @@ def generate(
     messy: bool | float = True,
     faults: Iterable[flt.Fault | str] | Mapping[str, Any] | None = None,
     summaries: list[NightSummary] | None = None,
+    flavour: str = "canonical",
 ) -> list[Path]:
     """Write `nights` consecutive nightly exports ending on `end_date` for each council.
 
@@ -157,8 +164,12 @@ def generate(
     councils (999, 998, ...). messy: True (default small rates), False (clean
     canonical output) or a multiplier of the default rates. faults: see faults.py.
     Returns the night folders written, council by council, oldest night first.
-    Pass a list as `summaries` to receive per-night row counts.
+    Pass a list as `summaries` to receive per-night row counts. flavour: canonical,
+    systemc, eclipse or mosaic (flavours.py): the same simulated records written the way
+    that system's SSD v1.4.5 delivers them.
     """
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown flavour {flavour!r}; choose one of {', '.join(FLAVOURS)}")
     if isinstance(end_date, str):
         end_date = dt.date.fromisoformat(end_date)
     if years < 1 or nights < 1 or referrals_per_year <= 0:
@@ -179,6 +190,8 @@ def generate(
     written: list[Path] = []
     for code in codes:
         la = council(code)
+        if SOURCE_SYSTEMS[flavour]:
+            la = dataclasses.replace(la, source_system=SOURCE_SYSTEMS[flavour])
         tables = simulate_council(
             la,
             seed=seed,
@@ -203,7 +216,7 @@ def generate(
                 summary.rows = dict(previous.rows)
                 summary.faults = [_describe(dup)]
             else:
-                files = _night_files(tables, la, day, hits, seed, level, summary)
+                files = _night_files(tables, la, day, hits, seed, level, summary, flavour)
                 manifest = manifest_bytes(la, date, _extracted_at(seed, la.la_code, day), files)
                 write_night(folder, files, manifest)
             if summaries is not None:

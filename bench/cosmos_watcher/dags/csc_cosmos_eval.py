@@ -38,21 +38,21 @@ def _ref(variant: str) -> dict:
 def _steps(variant: str):
     @task
     def land() -> dict:
-        from csc_pipeline import tasks
+        from csc_pipeline.steps import land as step
 
-        return tasks.land(_ref(variant))
+        return step.run(_ref(variant))
 
     @task
     def validate(ref: dict) -> dict:
-        from csc_pipeline import tasks
+        from csc_pipeline.steps import validate as step
 
-        return tasks.validate(ref)
+        return step.run(ref)
 
     @task
     def publish(ref: dict) -> dict:
-        from csc_pipeline import tasks
+        from csc_pipeline.steps import publish as step
 
-        return tasks.publish(ref)
+        return step.run(ref)
 
     return land, validate, publish
 
@@ -66,9 +66,9 @@ def eval_single_build():
 
     @task
     def build(ref: dict) -> dict:
-        from csc_pipeline import tasks
+        from csc_pipeline.steps import build as step
 
-        return tasks.build(ref)
+        return step.run(ref)
 
     publish(build(validate(land())))
 

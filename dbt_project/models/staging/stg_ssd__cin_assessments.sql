@@ -14,11 +14,11 @@ renamed as (
         {{ clean_text('cina_person_id') }} as person_id,
         {{ clean_text('cina_referral_id') }} as referral_id,
         {{ date_column('cina_assessment_start_date', 'start_date') }},
-        {{ parse_flag('cina_assessment_child_seen') }} as is_child_seen,
+        {{ flag_column('cina_assessment_child_seen', 'is_child_seen') }},
         {{ date_column('cina_assessment_auth_date', 'authorised_date') }},
-        {{ parse_flag('cina_assessment_outcome_nfa') }} as is_outcome_nfa,
-        {{ clean_text('cina_assessment_team') }} as team_id,
-        {{ clean_text('cina_assessment_worker_id') }} as worker_id,
+        {{ flag_column('cina_assessment_outcome_nfa', 'is_outcome_nfa') }},
+        {{ resolve_team('cina_assessment_team') }} as team_id,
+        {{ resolve_worker('cina_assessment_worker_id') }} as worker_id,
         {{ lineage_columns() }}
     from source
 ),

@@ -16,9 +16,9 @@ renamed as (
         {{ clean_text('cppl_person_id') }} as person_id,
         {{ date_column('cppl_cp_plan_start_date', 'start_date') }},
         {{ date_column('cppl_cp_plan_end_date', 'end_date') }},
-        {{ clean_code('cppl_cp_plan_initial_category') }} as initial_category,
-        {{ clean_code('cppl_cp_plan_latest_category') }} as latest_category,
-        {{ parse_flag('cppl_cp_plan_ola') }} as is_other_la_plan,
+        {{ code_column('cppl_cp_plan_initial_category', 'initial_category', 'cp_category') }},
+        {{ code_column('cppl_cp_plan_latest_category', 'latest_category', 'cp_category') }},
+        {{ flag_column('cppl_cp_plan_ola', 'is_other_la_plan') }},
         {{ lineage_columns() }}
     from source
 ),

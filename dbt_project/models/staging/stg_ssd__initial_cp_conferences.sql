@@ -15,12 +15,12 @@ renamed as (
         {{ clean_text('icpc_person_id') }} as person_id,
         {{ clean_text('icpc_cp_plan_id') }} as cp_plan_id,
         {{ clean_text('icpc_referral_id') }} as referral_id,
-        {{ parse_flag('icpc_icpc_transfer_in') }} as is_transfer_in,
+        {{ flag_column('icpc_icpc_transfer_in', 'is_transfer_in') }},
         {{ date_column('icpc_icpc_target_date', 'target_date') }},
         {{ date_column('icpc_icpc_date', 'icpc_date') }},
-        {{ parse_flag('icpc_icpc_outcome_cp_flag') }} as is_outcome_cp_plan,
-        {{ clean_text('icpc_icpc_team') }} as team_id,
-        {{ clean_text('icpc_icpc_worker_id') }} as worker_id,
+        {{ flag_column('icpc_icpc_outcome_cp_flag', 'is_outcome_cp_plan') }},
+        {{ resolve_team('icpc_icpc_team') }} as team_id,
+        {{ resolve_worker('icpc_icpc_worker_id') }} as worker_id,
         {{ lineage_columns() }}
     from source
 ),

@@ -11,12 +11,13 @@ pseudonyms as (
 renamed as (
     select
         {{ clean_text('pers_person_id') }} as person_id,
-        {{ parse_sex('pers_sex') }} as sex,
-        {{ clean_code('pers_ethnicity') }} as ethnicity,
+        {{ code_column('pers_sex', 'sex', 'sex') }},
+        {{ code_column('pers_ethnicity', 'ethnicity', 'ethnicity') }},
         {{ date_column('pers_dob', 'date_of_birth') }},
         {{ date_column('pers_expected_dob', 'expected_date_of_birth') }},
         {{ date_column('pers_death_date', 'death_date') }},
-        {{ clean_text('pers_common_child_id') }} as upn,
+        -- SSD v1.4+: the UPN is pers_upn; the contract's pers_common_child_id still accepted
+        coalesce({{ clean_text('pers_upn') }}, {{ clean_text('pers_common_child_id') }}) as upn,
         {{ lineage_columns() }}
     from source
 ),

@@ -7,15 +7,16 @@ source as (
 
 renamed as (
     select
-        {{ clean_text('prof_professional_id') }} as worker_id,
+        -- Mosaic: prof_professional_id is NULL and the worker id is prof_staff_id
+        coalesce({{ clean_text('prof_professional_id') }}, {{ clean_text('prof_staff_id') }}) as worker_id,
         {{ clean_text('prof_staff_id') }} as staff_id,
         {{ clean_code('prof_social_worker_registration_no') }} as social_work_england_number,
         {{ clean_text('prof_professional_job_title') }} as job_title,
-        {{ clean_text('prof_professional_department') }} as team_id,
+        {{ resolve_team('prof_professional_department') }} as team_id,
         {{ parse_decimal('prof_full_time_equivalency') }} as fte,
         {{ clean_text('prof_full_time_equivalency') }} as fte_raw,
         {{ decimal_is_invalid('prof_full_time_equivalency') }} as fte_is_invalid,
-        {{ parse_flag('prof_agency_worker_flag') }} as is_agency,
+        {{ flag_column('prof_agency_worker_flag', 'is_agency') }},
         {{ lineage_columns() }}
     from source
 ),

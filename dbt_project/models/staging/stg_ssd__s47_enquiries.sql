@@ -15,9 +15,9 @@ renamed as (
         {{ clean_text('s47e_person_id') }} as person_id,
         {{ date_column('s47e_s47_start_date', 'start_date') }},
         {{ date_column('s47e_s47_end_date', 'end_date') }},
-        {{ parse_flag('s47e_s47_nfa') }} as is_nfa,
-        {{ clean_text('s47e_s47_completed_by_team') }} as team_id,
-        {{ clean_text('s47e_s47_completed_by_worker_id') }} as worker_id,
+        {{ flag_column('s47e_s47_nfa', 'is_nfa') }},
+        {{ resolve_team('s47e_s47_completed_by_team') }} as team_id,
+        {{ resolve_worker('s47e_s47_completed_by_worker_id') }} as worker_id,
         {{ lineage_columns() }}
     from source
 ),

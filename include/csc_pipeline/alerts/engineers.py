@@ -26,6 +26,9 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import BaseNotifier, DeadlineAlert, DeadlineReference, SyncCallback
 
+from csc_pipeline import warehouse as wh
+from csc_pipeline.config import env_flag
+
 log = logging.getLogger(__name__)
 
 FAILURE_SUBJECT = (
@@ -180,23 +183,21 @@ def check_publish_deadline(
     now = now or datetime.now(UTC)
     result["deadline"] = due.isoformat()
     if warehouse is None:
-        from csc_pipeline.tasks import warehouse_for
+        from csc_pipeline.councils import warehouse_for
 
         warehouse = warehouse_for(la_code, cfg)
     row = None
     if Path(warehouse).exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
-        try:
-            row = con.execute(
-                "select strftime(export_date, '%Y-%m-%d'), published_at from meta.nights "
-                "where la_code = ? and status = 'published' and published_at >= ? "
-                "order by published_at desc limit 1",
-                [la_code, run_started.astimezone(UTC).replace(tzinfo=None)],
-            ).fetchone()
-        except duckdb.CatalogException:
-            row = None
-        finally:
-            con.close()
+        with wh.connect(warehouse, read_only=True) as con:
+            try:
+                row = con.execute(
+                    "select strftime(export_date, '%Y-%m-%d'), published_at from meta.nights "
+                    "where la_code = ? and status = 'published' and published_at >= ? "
+                    "order by published_at desc limit 1",
+                    [la_code, run_started.astimezone(UTC).replace(tzinfo=None)],
+                ).fetchone()
+            except duckdb.CatalogException:
+                row = None
     if row is not None:
         night, published_at = row[0], row[1].replace(tzinfo=UTC)
         result.update(
@@ -237,12 +238,7 @@ def publish_deadline(schedule: str) -> list[DeadlineAlert]:
     tests) crash when the run succeeds. The run must finish within (deadline - start)
     of being queued: by CSC_PUBLISH_DEADLINE local time for the scheduled run.
     """
-    enabled = os.environ.get("CSC_PUBLISH_DEADLINE_ALERT", "").strip().lower() in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }
+    enabled = env_flag("CSC_PUBLISH_DEADLINE_ALERT")
     deadline = deadline_setting()
     if not enabled or deadline is None:
         return []

@@ -8,8 +8,6 @@ from csc_pipeline.config import Settings
 
 
 def warehouse_for(la_code: str, cfg: Settings) -> Path:
-    try:
-        from csc_pipeline.tasks import warehouse_for as _wf
-    except ImportError:  # after the restructure (steps/)
-        from csc_pipeline.steps.discover import warehouse_for as _wf  # type: ignore[no-redef]
+    from csc_pipeline.councils import warehouse_for as _wf
+
     return _wf(la_code, cfg)

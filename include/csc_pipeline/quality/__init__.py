@@ -9,7 +9,10 @@ Modules:
 - ``gx_runner``  GX Core 1.x, pandas engine, one validation per table, Data Docs per night
 - ``sql_checks`` relational checks (orphans) and DfE CIN census checks in DuckDB SQL
 - ``issues``     plain-English descriptions and ``dq.dq_issues`` tracking across nights
-- ``gate``       ``run_gate(...)`` (the DAG's entry point) and ``format_critical_message``
+- ``table_checks`` files, columns, manifest rows, volume drop, stale extract (no values)
+- ``gx_checks``  one table's GX suite -> run rows, table findings, row hits
+- ``findings``   Finding / GateResult, the night's check log, escalation, messages
+- ``gate``       ``run_gate(...)`` (steps/validate.py calls it): orchestration only
 
 The severity policy is documented in ``rules``.
 """

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from csc_pipeline.contract import CASE_HOLDER_ROLE, FLAG_TRUE, TABLES, TABLES_BY_NAME
+from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, FLAG_TRUE, TABLES, TABLES_BY_NAME
 from csc_pipeline.quality.issues import day_sql, entity, ref_sql
 from csc_pipeline.quality.rules import (
     ASSESSMENT_WORKING_DAYS,
@@ -52,6 +52,21 @@ def _d(col: str) -> str:
     return q(col + DATE_SUFFIX)
 
 
+def _matches(col, key: str) -> str:
+    """A reference resolves as staging resolves it (docs/architecture.md): workers by id,
+    staff id or name; teams by id or name (ssd-as-deployed.md: SystemC writes names and
+    staff ids into worker-id columns, department names into prof_professional_department)."""
+    v = f"t.{q(col.name)}"
+    if col.resolve == "worker":
+        return (
+            f"(x.{q(key)} = {v} or x.prof_staff_id = {v} "
+            f"or upper(x.prof_professional_name) = upper({v}))"
+        )
+    if col.resolve == "team":
+        return f"(x.{q(key)} = {v} or upper(x.dept_team_name) = upper({v}))"
+    return f"x.{q(key)} = {v}"
+
+
 def orphan_checks() -> list[SqlCheck]:
     out = []
     for table in TABLES:
@@ -67,7 +82,7 @@ def orphan_checks() -> list[SqlCheck]:
                        || {lit(", which is not in " + TABLES_BY_NAME[target].file_name)} as description
                 from {chk(table.name)} t
                 where t.{q(col.name)} is not null
-                  and not exists (select 1 from {chk(target)} x where x.{q(key)} = t.{q(col.name)})
+                  and not exists (select 1 from {chk(target)} x where {_matches(col, key)})
             """
             out.append(SqlCheck("orphan", table.name, col.name, (table.name, target), sql))
     return out
@@ -219,7 +234,7 @@ def census_checks(export_date: str) -> list[SqlCheck]:
             with held as (
                 select distinct invo_professional_id as worker_id, invo_person_id as person_id
                 from {chk("ssd_involvements")}
-                where upper(invo_professional_role_id) = {lit(CASE_HOLDER_ROLE)}
+                where upper(invo_professional_role_id) in ({", ".join(lit(r) for r in CASE_HOLDER_ROLE_CODES)})
                   and invo_person_id is not null
                   and {_d("invo_involvement_start_date")} <= {d}
                   and ({_d("invo_involvement_end_date")} is null or {_d("invo_involvement_end_date")} > {d})

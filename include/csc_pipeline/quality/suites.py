@@ -117,8 +117,11 @@ def build_suite(table: Table) -> dict:
     pk = table.primary_key
     exps: list[dict] = []
     delivered = [c for c in table.columns if c.name in table.warehouse_columns]
-    required = [c.name for c in delivered if c.name == pk or c.mandatory]
-    optional = [c.name for c in delivered if c.name not in required]
+    # Columns a SSD system omits by design, or that staging derives, are in no presence
+    # check (docs/spec/ssd-as-deployed.md): their absence is not a finding.
+    expected = [c for c in delivered if not (c.may_be_absent or c.derivable)]
+    required = [c.name for c in expected if c.name == pk or c.mandatory]
+    optional = [c.name for c in expected if c.name not in required]
     exps.append(
         _exp(
             "expect_table_columns_to_match_set",

@@ -120,6 +120,17 @@ class TablePlan:
     missing: list[str] = field(default_factory=list)  # wanted but absent in the SSD
     not_extracted: list[str] = field(default_factory=list)  # in the SSD, not selected
 
+    def query(self, schema: str | None):
+        """SELECT <named columns> FROM <schema>.<table> ORDER BY <primary key>: the
+        dialect quotes the names; there is no way to ask for `*`."""
+        from sqlalchemy import column, select, table
+
+        assert not [c for _, c in self.columns if is_never_selected(c)]
+        query = select(*(column(src) for src, _ in self.columns)).select_from(
+            table(self.source_name, schema=schema)
+        )
+        return query.order_by(column(self.primary_key)) if self.primary_key else query
+
 
 def plan_tables(inspector, schema: str | None, profile: CouncilProfile) -> list[TablePlan]:
     """Match the contract's tables and columns to the database (case-insensitively)."""
@@ -212,7 +223,10 @@ class _HashingCsv:
     def rows_(self, rows: Iterable[Iterable[Any]]) -> None:
         n = 0
         for row in rows:
-            self._writer.writerow([render(v) for v in row])
+            # fast path for the common cases (text, NULL), render() for the rest
+            self._writer.writerow(
+                [v if v.__class__ is str else "" if v is None else render(v) for v in row]
+            )
             n += 1
         self.rows += n
         self._flush()
@@ -277,7 +291,7 @@ def extract_night(
     complete (nothing read, nothing written). `progress(table, rows_so_far)` is called
     after every chunk (used by tests and for logging).
     """
-    from sqlalchemy import column, inspect, select, table
+    from sqlalchemy import inspect
 
     dt.date.fromisoformat(export_date)  # a bad date is a caller error, not a folder name
     la_code = profile.la_code
@@ -322,11 +336,7 @@ def extract_night(
                     out = _HashingCsv(tmp / f"{plan.table}.csv")
                     try:
                         out.header(name for _, name in plan.columns)
-                        query = select(*(column(src) for src, _ in plan.columns)).select_from(
-                            table(plan.source_name, schema=schema)
-                        )
-                        if plan.primary_key:
-                            query = query.order_by(column(plan.primary_key))
+                        query = plan.query(schema)
                         result = con.execution_options(
                             stream_results=True, yield_per=chunk_rows
                         ).execute(query)
@@ -474,3 +484,49 @@ def run(ref: dict, cfg: Settings | None = None) -> dict:
     finally:
         engine.dispose()
     return {**ref, **summary}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m csc_pipeline.steps.extract 301 [--date D] [--check]`: what an engineer
+    runs to try a council's SSD connection (--check: list what would be read, write
+    nothing) or to extract one night by hand, outside the DAG."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m csc_pipeline.steps.extract")
+    parser.add_argument("la_code")
+    parser.add_argument("--date", help="export date YYYY-MM-DD (default: yesterday)")
+    parser.add_argument("--check", action="store_true", help="show the plan, write nothing")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cfg = settings()
+    try:
+        profile = council_profile(args.la_code, cfg.councils_dir)
+        if not profile.is_database:
+            print(f"council {args.la_code} has delivery: folder (nothing to extract)")
+            return 2
+        engine = engine_for(profile.conn_id, profile)
+        if args.check:
+            from sqlalchemy import inspect
+
+            with engine.connect() as con:
+                for plan in plan_tables(inspect(con), profile.schema, profile):
+                    print(f"{plan.table}: {len(plan.columns)} columns from {plan.source_name}")
+                    if plan.missing:
+                        print(f"  not in the SSD: {', '.join(plan.missing)}")
+                    if plan.not_extracted:
+                        print(f"  not read: {', '.join(plan.not_extracted)}")
+            return 0
+        date = args.date or default_export_date(None, cfg.timezone)
+        print(
+            json.dumps(
+                extract_night(engine, profile, cfg.exports_root, date, conn_id=profile.conn_id)
+            )
+        )
+    except ConfigError as exc:
+        print(f"configuration error: {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -26,19 +26,7 @@ calendar as (
 ),
 
 allocation_at_start as (
-    select
-        plans.cp_plan_id,
-        allocations.team_id,
-        allocations.worker_id,
-        row_number() over (
-            partition by plans.cp_plan_id
-            order by allocations.start_date desc, allocations.involvement_id desc
-        ) as allocation_rank
-    from plans
-    inner join allocations
-        on allocations.person_id = plans.person_id
-        and allocations.start_date <= plans.start_date
-        and (allocations.end_date is null or allocations.end_date > plans.start_date)
+    {{ allocation_on_date('plans', 'cp_plan_id', 'plans.start_date') }}
 ),
 
 plans_with_team as (

@@ -2,9 +2,9 @@
 -- (spec §5): one row per open plan of this council. The last visit counted is the
 -- latest visit recorded against the plan (cppv_cp_plan_id) with the child seen and a
 -- valid date on or before the as-at date. A plan with no such visit is measured from
--- its start date. Overdue when working_days_between(that date, as_at) >
--- the threshold cp_visit_overdue_working_days (seed kpi_thresholds: 10). Team/worker: the child's current
--- case-holding allocation (latest-starting active on the as-at date), for alerts.
+-- its start date. Overdue when working_days_between(that date, as_at) > the threshold
+-- cp_visit_overdue_working_days (seed kpi_thresholds: 10). Team/worker: the child's
+-- current case-holding allocation (allocation_on_date on the as-at date), for alerts.
 with
 
 plans as (
@@ -39,19 +39,7 @@ plan_visits as (
 ),
 
 current_allocation as (
-    select
-        plans.cp_plan_id,
-        allocations.worker_id,
-        allocations.team_id,
-        row_number() over (
-            partition by plans.cp_plan_id
-            order by allocations.start_date desc, allocations.involvement_id desc
-        ) as allocation_rank
-    from plans
-    inner join allocations
-        on allocations.person_id = plans.person_id
-        and allocations.start_date <= {{ as_at_date() }}
-        and (allocations.end_date is null or allocations.end_date > {{ as_at_date() }})
+    {{ allocation_on_date('plans', 'cp_plan_id', as_at_date()) }}
 ),
 
 measured as (

@@ -93,18 +93,8 @@ reporting_grid as (
 ),
 
 not_available as (
-    select
-        reporting_grid.period,
-        reporting_grid.period_start,
-        reporting_grid.period_end,
-        catalogue.kpi_code,
-        reporting_grid.team_id,
-        cast(null as numeric(18, 4)) as numerator,
-        cast(null as numeric(18, 4)) as denominator
-    from catalogue
-    inner join reporting_grid
-        on {{ dbt.position("catalogue.kpi_type", "reporting_grid.kpi_types") }} > 0
-    where not catalogue.is_available
+    {{ kpi_not_available(['period', 'period_start', 'period_end', 'kpi_code'],
+        condition=dbt.position("catalogue.kpi_type", "reporting_grid.kpi_types") ~ ' > 0') }}
 ),
 
 figures as (

@@ -43,15 +43,7 @@ reporting_grid as (
 ),
 
 not_available as (
-    select
-        catalogue.kpi_code,
-        reporting_grid.month_start,
-        reporting_grid.team_id,
-        cast(null as numeric(18, 4)) as numerator,
-        cast(null as numeric(18, 4)) as denominator
-    from catalogue
-    cross join reporting_grid
-    where not catalogue.is_available
+    {{ kpi_not_available(['kpi_code', 'month_start']) }}
 ),
 
 figures as (
