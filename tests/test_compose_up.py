@@ -145,7 +145,7 @@ def test_airflow_init_completes_and_every_service_is_healthy(stack):
     init = info["airflow-init"]["State"]
     assert init["Status"] == "exited" and init["ExitCode"] == 0, up.logs()
     t = time.monotonic()
-    status = up.wait_healthy(LONG_RUNNING, timeout=600)
+    status = up.wait_healthy(LONG_RUNNING, timeout=900)
     stack["timings"]["healthy"] = round(time.monotonic() - t, 1)
     assert set(status.values()) == {"healthy"}
     # the services run the project's image, as the airflow user (uid 50000, group 0)
@@ -159,7 +159,7 @@ def test_airflow_init_completes_and_every_service_is_healthy(stack):
 def test_the_nightly_dag_runs_to_success_in_the_stack(stack):
     up = stack["up"]
     t = time.monotonic()
-    dag = up.wait_for_dag(DAG_ID)
+    dag = up.wait_for_dag(DAG_ID, timeout=600)
     assert dag["is_paused"], "new DAGs start paused (AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION)"
     run_id = up.trigger(DAG_ID, {"wait": False})
     state = up.wait_for_run(DAG_ID, run_id, timeout=900)

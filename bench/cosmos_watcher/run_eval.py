@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,14 +96,36 @@ def pendulum_seconds(start: str, end: str | None) -> float | None:
     return round((pendulum.parse(end) - pendulum.parse(start)).total_seconds(), 1)
 
 
-def dbt_processes() -> list[tuple[int, str]]:
+def dbt_processes(root: Path) -> list[tuple[int, str]]:
+    """This evaluation's dbt processes only: the machine is shared, and other people's
+    dbt builds must never be counted, let alone signalled. A process is ours when its
+    environment carries this run's CSC_EVAL_ROOT (the cluster passes it to every task)."""
     out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    marker = f"CSC_EVAL_ROOT={root}".encode()
     found = []
     for line in out.splitlines():
         pid, _, args = line.strip().partition(" ")
-        if "/dbt " in args and (" build " in args or " run " in args) and "ps -eo" not in args:
+        if "/dbt " not in args or not (" build " in args or " run " in args):
+            continue
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if marker in environ:
             found.append((int(pid), args))
     return found
+
+
+def snapshot(root: Path) -> tuple[Path, Path]:
+    """A frozen copy of the code, dbt project and DAGs: both variants must build the same
+    definitions even if the working tree changes during the (long) evaluation."""
+    snap = root / "snapshot"
+    for item in ("include", "dbt_project", "expectations", "config"):
+        shutil.copytree(
+            REPO / item, snap / item, ignore=shutil.ignore_patterns("__pycache__", "target", "logs")
+        )
+    shutil.copytree(HERE / "dags", root / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    return snap / "include", root / "dags"
 
 
 def main() -> int:
@@ -116,8 +139,9 @@ def main() -> int:
     exports = root / "exports"
     generate(exports, seed=7, referrals_per_year=1200, years=2, nights=3)
     nights = sorted(p.name for p in (exports / "999").iterdir())
+    include, dags = snapshot(root)
     env = {
-        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": str(include),
         "CSC_EVAL_ROOT": str(root),
         "CSC_EXPORTS_ROOT": str(exports),
         "CSC_VAR_DIR": str(root / "var"),
@@ -130,7 +154,7 @@ def main() -> int:
         "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "360",
     }
     database = create_database("csc_cosmos_eval")
-    cluster = PatientCluster(root / "airflow_home", HERE / "dags", database, env, parallelism=4)
+    cluster = PatientCluster(root / "airflow_home", dags, database, env, parallelism=4)
     results: dict = {"nights": nights}
     try:
         cluster.init()
@@ -148,11 +172,12 @@ def main() -> int:
                 **run_times(cluster, dag_id, run_id),
             }
             print(dag_id, state, results[dag_id], flush=True)
-        single = marts(root / "single" / "csc.duckdb")
-        watcher = marts(root / "watcher" / "csc.duckdb")
-        results["marts_tables"] = len(single)
-        results["marts_identical"] = single == watcher
-        results["marts_differing"] = sorted(t for t in single if single[t] != watcher.get(t))
+        if all((root / v / "csc.duckdb").exists() for v in ("single", "watcher")):
+            single = marts(root / "single" / "csc.duckdb")
+            watcher = marts(root / "watcher" / "csc.duckdb")
+            results["marts_tables"] = len(single)
+            results["marts_identical"] = single == watcher
+            results["marts_differing"] = sorted(t for t in single if single[t] != watcher.get(t))
 
         # fault: kill the producer's dbt build part-way (a lost worker, an OOM kill)
         seen: list[list[tuple[int, str]]] = []
@@ -161,7 +186,7 @@ def main() -> int:
         def killer() -> None:
             killed = False
             while not stop.is_set():
-                procs = dbt_processes()
+                procs = dbt_processes(root)
                 if procs:
                     seen.append(procs)
                 if not killed:
@@ -205,6 +230,7 @@ def main() -> int:
     finally:
         cluster.stop()
         drop_database(database)
+        results["load_average_at_end"] = os.getloadavg()
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items() if k != "fault_run"}, indent=1))
     return 0

@@ -35,20 +35,25 @@ def _ref(variant: str) -> dict:
     }
 
 
+# The project's own steps are idempotent and retried (as in csc_nightly); cosmos' task
+# group keeps its defaults (its producer refuses retries by design).
+RETRY = {"retries": 2, "retry_delay": 10}
+
+
 def _steps(variant: str):
-    @task
+    @task(**RETRY)
     def land() -> dict:
         from csc_pipeline.steps import land as step
 
         return step.run(_ref(variant))
 
-    @task
+    @task(**RETRY)
     def validate(ref: dict) -> dict:
         from csc_pipeline.steps import validate as step
 
         return step.run(ref)
 
-    @task
+    @task(**RETRY)
     def publish(ref: dict) -> dict:
         from csc_pipeline.steps import publish as step
 
@@ -64,7 +69,7 @@ PARAMS = {"night": "2026-01-01"}
 def eval_single_build():
     land, validate, publish = _steps("single")
 
-    @task
+    @task(**RETRY)
     def build(ref: dict) -> dict:
         from csc_pipeline.steps import build as step
 
