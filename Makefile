@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup run test lint lint-sql test-dbt-unit bench clean sample compose-check compose-tools
+.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check compose-tools
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -27,7 +27,16 @@ $(STAMP): requirements.txt constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# Headless Chromium prints the Board pack's PDF (Playwright drives Debian's package:
+# `playwright install` needs the internet). Installed once, as root, on a clean machine.
+chromium:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium fonts-liberation; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update && sudo apt-get install -y chromium fonts-liberation; \
+		else echo "The Board pack needs chromium: run 'apt-get install -y chromium fonts-liberation' as root"; exit 1; fi; }
 
 run: setup
 	$(PY) -m csc_pipeline.run
@@ -48,12 +57,24 @@ lint: setup
 lint-sql: setup
 	$(PY) -m sqlfluff lint --processes 2 dbt_project/models dbt_project/tests
 
-# Every dbt unit test (the KPI definitions) on an empty warehouse: no data, no network.
+# Every dbt unit test (the KPI definitions), on an empty build: tools/dev/dbt_unit_tests.py.
 test-dbt-unit: setup
-	$(PY) tools/dbt_unit_tests.py
+	$(PY) -m dev.dbt_unit_tests
 
 bench: setup
 	$(PY) bench/run_bench.py
+
+# The 33-council hub alone (serial dag.test(), LocalExecutor, CeleryExecutor; needs the
+# PostgreSQL server and Redis of the test machine). HUB_COUNCILS=5 for a small hub.
+HUB_COUNCILS ?= 33
+bench-hub: setup
+	$(PY) bench/run_bench.py --sizes hub$(HUB_COUNCILS)
+
+# Disaster recovery: replay every kept night of the named councils into a fresh
+# warehouse, swapped in only when complete (include/csc_pipeline/rebuild.py).
+rebuild: setup
+	@test -n "$(CSC_LA_CODES)" || { echo "usage: make rebuild CSC_LA_CODES=999[,998]"; exit 2; }
+	CSC_LA_CODES="$(CSC_LA_CODES)" $(PY) -m csc_pipeline.rebuild
 
 # What tests/test_compose_up.py needs to run the stack for real: a docker engine and
 # debootstrap (Debian's docker.io and debootstrap, installed as root when missing; the

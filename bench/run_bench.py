@@ -30,6 +30,9 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hub_bench  # noqa: E402  (bench/hub_bench.py: the hub under the real scheduler)
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 CACHE = BENCH / "cache"
@@ -59,7 +62,7 @@ STAGE_COLS = list(STAGES.values())
 def base_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "include"), env.get("PYTHONPATH", "")) if p
+        p for p in (str(ROOT / "include"), str(ROOT / "tools"), env.get("PYTHONPATH", "")) if p
     )
     env.update(
         {
@@ -168,6 +171,7 @@ def run_measured(cmd: list[str], env: dict, cwd: Path | None = None) -> dict:
         "wall_s": wall,
         "rc": proc.returncode,
         "output": output,
+        "cpu_s": usage.ru_utime + usage.ru_stime,  # the process and every child it waited for
         "peak_tree_rss_mb": peak / 2**20,
         "maxrss_single_mb": usage.ru_maxrss / 1024,
     }  # Linux: KiB
@@ -511,9 +515,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--sizes", default=",".join([*SIZES, "hub33"]))
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="typical only, 3 years (smoke)")
+    parser.add_argument(
+        "--executors",
+        default="serial,local,celery",
+        help="hub sizes (hubN): which of serial (dag.test), local, celery run night 2",
+    )
+    parser.add_argument(
+        "--hub-slots",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="hub sizes: csc_warehouse pool slots = councils building at once (default: cores)",
+    )
+    parser.add_argument(
+        "--hub-years",
+        type=int,
+        default=10,
+        help="hub sizes: years of history per council (default 10, a typical council)",
+    )
     parser.add_argument(
         "--save-kpis",
         metavar="LABEL",
@@ -522,9 +543,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = QUICK if args.quick else SIZES
     names = list(QUICK) if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
-    unknown = [n for n in names if n not in table]
+    unknown = [n for n in names if n not in table and not hub_bench.hub_params(n)]
     if unknown:
-        parser.error(f"unknown sizes {unknown}; choose from {list(SIZES)}")
+        parser.error(f"unknown sizes {unknown}; choose from {list(SIZES)} or hubN (e.g. hub33)")
+    executors = []
+    for e in (x.strip() for x in args.executors.split(",") if x.strip()):
+        if e not in hub_bench.EXECUTOR_NAMES:
+            parser.error(f"unknown executor {e!r}; choose from {list(hub_bench.EXECUTOR_NAMES)}")
+        executors.append(hub_bench.EXECUTOR_NAMES[e])
 
     env = base_env()
     started = dt.datetime.now(dt.UTC)
@@ -533,12 +559,20 @@ def main(argv: list[str] | None = None) -> int:
     home = setup_airflow(env)
     results: list[dict] = []
     try:
-        for n in names:  # results are saved after every size (complete: false until the end)
-            results.append(run_size(n, table[n], max(1, args.repeats), env, home, args.save_kpis))
-            save(stamp, started, args, imports, results, complete=len(results) == len(names))
+        for i, n in enumerate(names, 1):  # saved after every size (complete: false until the end)
+            hub = hub_bench.hub_params(n)
+            if hub:
+                hub["years"] = args.hub_years
+                results.extend(hub_bench.run_hub(n, hub, executors, dict(env), args.hub_slots))
+            else:
+                results.append(
+                    run_size(n, table[n], max(1, args.repeats), env, home, args.save_kpis)
+                )
+            save(stamp, started, args, imports, results, complete=i == len(names))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     print_table(results, imports)
+    hub_bench.print_hub(results)
     print(f"\nResults: {(RESULTS / f'{stamp}.json').relative_to(ROOT)} and latest.json")
     return 0
 

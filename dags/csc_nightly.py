@@ -14,6 +14,7 @@ critical finding quarantines the night, never retried) -> dbt build -> publish
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -43,10 +44,14 @@ def _publish_deadline():
     return publish_deadline(SCHEDULE)
 
 
+# CSC_RETRY_DELAY_SECONDS (read when the file is parsed; default 300): the fault tests
+# of tests/test_celery_hub.py shorten it so a lost task's retry comes within a test.
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("CSC_RETRY_DELAY_SECONDS") or 300))
+
 default_args = {
     "owner": "csc-data-engineering",
-    "retries": 2,  # safe for idempotent steps; the quality gate overrides this to 0
-    "retry_delay": timedelta(minutes=5),
+    "retries": 2,  # safe for idempotent steps; a quarantine is never retried (_fail_fast)
+    "retry_delay": RETRY_DELAY,
     "retry_exponential_backoff": True,
     # Final task failures email the data engineers (CSC_ENGINEERS_EMAIL), or go to the outbox.
     "on_failure_callback": _notify_engineers,
@@ -134,7 +139,9 @@ def csc_nightly():
 
             return _fail_fast(step.run, ref)
 
-        @task(retries=0, pool=WAREHOUSE_POOL)
+        # A quarantine is final (_fail_fast: AirflowFailException, never retried); the one
+        # retry is for a lost worker or a crash, like the other warehouse steps.
+        @task(retries=1, pool=WAREHOUSE_POOL)
         def validate(ref: dict) -> dict:
             from csc_pipeline.steps import validate as step
 
@@ -204,6 +211,20 @@ def csc_nightly():
         published >> check_publish_deadline(la_code)
         server_warehouse(published)
 
+    # Off by default (CSC_EES_REFRESH=true, needs the internet): England benchmark values
+    # from the EES API into dbt_project/seeds/benchmarks/; the next build loads them. A
+    # failed refresh keeps the shipped values and never fails the run (pack/ees_refresh.py).
+    @task(retries=0)
+    def refresh_benchmarks() -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from csc_pipeline.pack import ees_refresh
+
+        if not ees_refresh.enabled():
+            raise AirflowSkipException("benchmark refresh is off (CSC_EES_REFRESH)")
+        return ees_refresh.refresh()
+
+    refresh_benchmarks()
     nights = council_night.expand(la_code=list_councils())
 
     # After every council, whatever happened to each: all councils' latest published

@@ -35,7 +35,9 @@ def test_every_dag_has_tags_owner_and_bounded_runs(dagbag):
 def test_retries_where_safe_never_on_quality_gate(dagbag):
     dag = dagbag.get_dag(DAG_ID)
     tasks = {t.task_id: t for t in dag.tasks}
-    assert tasks["council_night.validate"].retries == 0
+    # The gate retries once, for a lost worker or a crash (tests/test_celery_hub.py kills
+    # workers); a quarantine is final: _fail_fast raises AirflowFailException, never retried.
+    assert tasks["council_night.validate"].retries == 1
     for task_id in ("council_night.land", "council_night.build", "council_night.publish"):
         assert tasks[task_id].retries >= 1, task_id
     for task_id in (
@@ -45,6 +47,27 @@ def test_retries_where_safe_never_on_quality_gate(dagbag):
         "council_night.publish",
     ):
         assert tasks[task_id].pool == "csc_warehouse"
+
+
+def test_a_quarantine_is_never_retried():
+    import runpy
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from csc_pipeline.steps.errors import NightQuarantined
+
+    fail_fast = runpy.run_path(str(REPO / "dags" / "csc_nightly.py"))["_fail_fast"]
+
+    def quarantined(ref):
+        raise NightQuarantined("Night 999 2026-01-01 quarantined at validation")
+
+    def crashed(ref):
+        raise OSError("worker lost its disk")
+
+    with pytest.raises(AirflowFailException, match="quarantined"):
+        fail_fast(quarantined, {})
+    with pytest.raises(OSError):  # anything else may be retried
+        fail_fast(crashed, {})
 
 
 def test_sensor_does_not_hold_a_worker(dagbag):

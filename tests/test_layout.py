@@ -18,9 +18,6 @@ PACKAGE = REPO / "include" / "csc_pipeline"
 NOT_YET_ON_THE_HELPER = {
     "alerts/digest.py",
     "dashboard/data.py",
-    "dq_page.py",
-    "pack/__init__.py",
-    "pack/assemble.py",
     "landing.py",
     "quality/typed.py",
     "steps/extract.py",  # renames the night's folder into place (os.replace of a folder)

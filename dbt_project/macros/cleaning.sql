@@ -1,6 +1,8 @@
 {#-
-    Cleaning and parsing of the raw layer. raw.* holds every column as VARCHAR exactly
-    as delivered; these macros turn text into typed values in staging. All of them are
+    Cleaning and parsing of the raw layer. The literal lists (flag spellings, date
+    formats, the SSD's null date) come from contract.py through the generated
+    macros/_contract.sql; code sets and description maps through the generated seeds.
+    raw.* holds every column as VARCHAR exactly as delivered; these macros turn text into typed values in staging. All of them are
     portable to duckdb and postgres (only regex_match dispatches), and all return NULL
     instead of failing on bad input, so one bad row can never break a night's build.
 -#}
@@ -49,7 +51,7 @@
 
 {#- 1900-01-01 is the SSD's "no date" placeholder (contract.NULL_DATES): NULL, not unparsed. -#}
 {% macro parse_date(column) -%}
-    nullif({{ _parse_date_any(column) }}, date '1900-01-01')
+    nullif({{ _parse_date_any(column) }}, date '{{ contract_null_date() }}')
 {%- endmacro %}
 
 {#- Portable version (PostgreSQL and any other adapter): regex, range checks, make_date. -#}
@@ -101,7 +103,7 @@
     (case
         when regexp_full_match({{ t }}, '([0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( .+)?|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4})')
             and not starts_with({{ t }}, '0000') and not ends_with({{ t }}, '/0000')
-        then cast(try_strptime(regexp_replace({{ t }}, '([.][0-9]{6})[0-9]+$', '\1'), ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f', '%d/%m/%Y']) as date)
+        then cast(try_strptime(regexp_replace({{ t }}, '([.][0-9]{6})[0-9]+$', '\1'), {{ contract_date_formats() }}) as date)
     end)
 {%- endmacro %}
 
@@ -116,8 +118,8 @@
 -#}
 {% macro parse_flag(column) -%}
     (case
-        when {{ clean_code(column) }} in ('Y', '1', 'TRUE', 'YES', 'T') then true
-        when {{ clean_code(column) }} in ('N', '0', 'FALSE', 'NO', 'F') then false
+        when {{ clean_code(column) }} in {{ contract_flag_true() }} then true
+        when {{ clean_code(column) }} in {{ contract_flag_false() }} then false
     end)
 {%- endmacro %}
 
@@ -129,7 +131,7 @@
 {# TRUE when a flag was delivered but is not a recognised spelling (NA allowed if allow_na). #}
 {% macro flag_is_invalid(column, allow_na=false) -%}
     ({{ clean_text(column) }} is not null and {{ parse_flag(column) }} is null
-     {%- if allow_na %} and {{ clean_code(column) }} not in ('NA', 'N/A'){% endif %})
+     {%- if allow_na %} and {{ clean_code(column) }} not in {{ contract_flag_na() }}{% endif %})
 {%- endmacro %}
 
 {#-

@@ -10,6 +10,8 @@ Generated (committed, readable, never edited by hand):
   mapped to itself, the legacy codes and the shipped descriptions, keyed by
   ``contract.code_key`` — what staging's ``normalise_code`` looks up;
 - ``dbt_project/seeds/ref_role_codes.csv`` (role_code): the case holder's role codes;
+- ``dbt_project/macros/_contract.sql``: the flag spellings, date formats and the SSD's
+  null date, for the cleaning macros;
 - ``expectations/<table>.json``: the GX suites (``csc_pipeline.quality.suites``).
 
     python -m csc_pipeline.contract_artifacts --write   # regenerate
@@ -220,10 +222,34 @@ def sources_yml() -> str:
     return "\n".join(out) + "\n"
 
 
+def contract_macros() -> str:
+    """dbt macros returning the contract's literal lists, so the cleaning macros hold
+    none of their own (flag spellings, date formats, the SSD's null date)."""
+
+    def sql_list(values) -> str:
+        return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+    formats = "[" + ", ".join("'" + f + "'" for f in contract.DATE_FORMATS) + "]"
+    return (
+        "{# GENERATED from include/csc_pipeline/contract.py by\n"
+        "   `python -m csc_pipeline.contract_artifacts --write`: do not edit by hand. #}\n\n"
+        "{% macro contract_flag_true() %}"
+        + sql_list(sorted(contract.FLAG_TRUE))
+        + "{% endmacro %}\n"
+        "{% macro contract_flag_false() %}"
+        + sql_list(sorted(contract.FLAG_FALSE))
+        + "{% endmacro %}\n"
+        "{% macro contract_flag_na() %}" + sql_list(sorted(contract.FLAG_NA)) + "{% endmacro %}\n"
+        "{% macro contract_date_formats() %}" + formats + "{% endmacro %}\n"
+        "{% macro contract_null_date() %}" + contract.NULL_DATES[0] + "{% endmacro %}\n"
+    )
+
+
 def artifacts() -> dict[Path, str]:
     """Every generated file and its content."""
     return {
         SOURCES_YML: sources_yml(),
+        DBT / "macros" / "_contract.sql": contract_macros(),
         SEEDS / "ref_code_sets.csv": code_sets_csv(),
         SEEDS / "ref_code_map.csv": code_map_csv(),
         SEEDS / "ref_role_codes.csv": role_codes_csv(),

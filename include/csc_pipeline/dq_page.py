@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
-import duckdb
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from csc_pipeline.warehouse import Connection, atomic_write_text, connect, table_exists
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_RECORDS_PER_TEAM = 200
@@ -40,25 +40,16 @@ def _dicts(cur) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
-def gather(con: duckdb.DuckDBPyConnection, la_code: str, export_date: str) -> dict:
+def gather(con: Connection, la_code: str, export_date: str) -> dict:
     """The night's figures for the page (aggregates, and records without personal data)."""
     from csc_pipeline.quality.rules import RULES
 
     night = dt.date.fromisoformat(export_date)
     teams = {}
-    if _exists(con, "marts", "dim_team"):
+    if table_exists(con, "marts", "dim_team"):
         teams = dict(con.execute("select team_id, team_name from marts.dim_team").fetchall())
     issues = []
-    if _exists(con, "dq", "dq_issues"):
+    if table_exists(con, "dq", "dq_issues"):
         issues = _dicts(
             con.execute(
                 """
@@ -124,7 +115,7 @@ def gather(con: duckdb.DuckDBPyConnection, la_code: str, export_date: str) -> di
             }
         )
     checks = []
-    if _exists(con, "dq", "dq_runs"):
+    if table_exists(con, "dq", "dq_runs"):
         checks = _dicts(
             con.execute(
                 """
@@ -187,18 +178,10 @@ def render(context: dict) -> str:
 
 def write_page(warehouse: Path, la_code: str, export_date: str, var_dir: Path) -> Path:
     """Render the night's data-quality page from the published warehouse; return its path."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         context = gather(con, la_code, export_date)
-    finally:
-        con.close()
     context["quarantined"] = quarantined(var_dir, la_code)
     context["generated"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     docs = var_dir / "dq_docs" / la_code / export_date / "index.html"
     context["data_docs"] = str(docs) if docs.exists() else ""
-    path = page_path(var_dir, la_code, export_date)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(context), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(page_path(var_dir, la_code, export_date), render(context))

@@ -160,12 +160,15 @@ def _header(path: Path) -> list[str]:
     return [h.strip() for h in next(csv.reader([first]), [])]
 
 
-def _verify_file(night: nights.Night, table: Table, manifest: dict) -> tuple[Path, dict] | None:
-    """Presence and checksum of one file against the manifest (None: an optional feed
-    the night does not supply)."""
+def _verify_file(
+    night: nights.Night, table: Table, manifest: dict, optional: bool = False
+) -> tuple[Path, dict] | None:
+    """Presence and checksum of one file against the manifest (None: an optional feed —
+    case_audits, or a table the council's profile lists as not supplied — that the night
+    does not deliver)."""
     entry = manifest["files"].get(table.file_name)
     path = night.path / table.file_name
-    if entry is None and table.optional and not path.exists():
+    if entry is None and (optional or table.optional) and not path.exists():
         return None
     if entry is None:
         raise NightRejected(
@@ -355,7 +358,10 @@ def land_night(
     profile = profile or council_profile(night.la_code)  # a bad profile fails before any write
     manifest = _check_manifest(night)
     manifest_sha = night.manifest_sha256()
-    verified = {t.name: _verify_file(night, t, manifest) for t in TABLES}
+    verified = {
+        t.name: _verify_file(night, t, manifest, optional=not profile.supplies(t.name))
+        for t in TABLES
+    }
 
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))

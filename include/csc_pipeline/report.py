@@ -145,3 +145,26 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}"
         )
     return out
+
+
+def where_to_look(codes: list[str], cfg: Settings) -> str:
+    """The last lines of a run: the files people open (Board pack, data-quality page)."""
+    from csc_pipeline.pack import latest_outputs
+
+    lines = ["", "Open these (self-contained files, no network needed):"]
+    for code in codes:
+        found = latest_outputs(cfg.var_dir, code)
+        lines.append(f"  council {code}")
+        if found["pack_html"]:
+            lines.append(f"    Board pack {found['pack_month']} (HTML): {found['pack_html']}")
+            lines.append(
+                f"    Board pack {found['pack_month']} (PDF):  {found['pack_pdf'] or 'not printed'}"
+            )
+        else:
+            lines.append("    Board pack: none yet (CSC_BOARD_PACK=off, or no complete month)")
+        lines.append(
+            f"    Data-quality page {found['dq_night']}: {found['dq_page']}"
+            if found["dq_page"]
+            else "    Data-quality page: none yet (no night published)"
+        )
+    return "\n".join(lines)

@@ -143,6 +143,7 @@ def run_from_postgres(max_nights: int) -> int:
             break
     print(f"\nAll runs finished in {time.perf_counter() - started:.1f}s\n")
     print(report.council_summary(SAMPLE_LA_CODE, warehouse, cfg))
+    print(report.where_to_look([SAMPLE_LA_CODE], cfg))
     return 1 if failures else 0
 
 
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nAll runs finished in {time.perf_counter() - started:.1f}s\n")
     for code in codes:
         print(report.council_summary(code, warehouse_for(code, cfg), cfg))
+    print(report.where_to_look(codes, cfg))
     return 1 if failures else 0
 
 

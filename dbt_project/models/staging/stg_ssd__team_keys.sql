@@ -15,12 +15,24 @@ teams as (
 ),
 
 keys as (
-    select 'id' as key_type, team_id as key_value, team_id from teams
+    select
+        'id' as key_type,
+        team_id as key_value,
+        team_id
+    from teams
     union all
-    select 'name', {{ name_key('team_name') }}, team_id from teams where team_name is not null
+    select
+        'name' as key_type,
+        {{ name_key('team_name') }} as key_value,
+        team_id
+    from teams
+    where team_name is not null
 )
 
-select key_type, key_value, min(team_id) as team_id
+select
+    key_type,
+    key_value,
+    min(team_id) as team_id
 from keys
 where key_value is not null and team_id is not null
 group by key_type, key_value

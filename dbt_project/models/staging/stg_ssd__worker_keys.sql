@@ -19,14 +19,30 @@ workers as (
 ),
 
 keys as (
-    select 'id' as key_type, worker_id as key_value, worker_id from workers
+    select
+        'id' as key_type,
+        worker_id as key_value,
+        worker_id
+    from workers
     union all
-    select 'staff', staff_id, worker_id from workers
+    select
+        'staff' as key_type,
+        staff_id as key_value,
+        worker_id
+    from workers
     union all
-    select 'name', {{ name_key('worker_name') }}, worker_id from workers where worker_name is not null
+    select
+        'name' as key_type,
+        {{ name_key('worker_name') }} as key_value,
+        worker_id
+    from workers
+    where worker_name is not null
 )
 
-select key_type, key_value, min(worker_id) as worker_id
+select
+    key_type,
+    key_value,
+    min(worker_id) as worker_id
 from keys
 where key_value is not null and worker_id is not null
 group by key_type, key_value

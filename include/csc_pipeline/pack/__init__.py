@@ -17,16 +17,16 @@ the Board's record and are never pruned. On demand for any month:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from csc_pipeline.pack.assemble import PackError, assemble
+from csc_pipeline.warehouse import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PackError", "PackResult", "build_pack", "pack_dir"]
+__all__ = ["PackError", "PackResult", "build_pack", "latest_outputs", "pack_dir"]
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,6 @@ def pack_dir(var_dir: Path, la_code: str, month: str) -> Path:
     return var_dir / "packs" / la_code / month
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def build_pack(
     warehouse: Path,
     la_code: str,
@@ -78,7 +71,7 @@ def build_pack(
     out = pack_dir(var_dir, la_code, label)
     stem = f"board-pack_{la_code}_{label}" + ("" if suppress_small else "_internal")
     html_path = out / f"{stem}.html"
-    _write_atomic(html_path, render_html(data))
+    atomic_write_text(html_path, render_html(data))
     pdf_path = None
     if pdf:
         from csc_pipeline.pack.pdf import print_pdf
@@ -94,3 +87,27 @@ def build_pack(
     )
     log.info("board pack %s %s: %s (%.1fs)", la_code, label, html_path, result.seconds)
     return result
+
+
+def latest_outputs(var_dir: Path, la_code: str) -> dict:
+    """The newest pack (HTML, PDF) and the newest night's data-quality page of a council."""
+    import re
+
+    out = {"pack_month": "", "pack_html": "", "pack_pdf": "", "dq_night": "", "dq_page": ""}
+    packs = var_dir / "packs" / la_code
+    months = (
+        sorted(p for p in packs.iterdir() if re.fullmatch(r"\d{4}-\d{2}", p.name))
+        if packs.is_dir()
+        else []
+    )
+    if months:
+        stem = f"board-pack_{la_code}_{months[-1].name}"
+        html, pdf = months[-1] / f"{stem}.html", months[-1] / f"{stem}.pdf"
+        if html.exists():
+            out.update(pack_month=months[-1].name, pack_html=str(html))
+            out["pack_pdf"] = str(pdf) if pdf.exists() else ""
+    pages = var_dir / "dq_reports" / la_code
+    nights = sorted(p for p in pages.glob("*/index.html")) if pages.is_dir() else []
+    if nights:
+        out.update(dq_night=nights[-1].parent.name, dq_page=str(nights[-1]))
+    return out

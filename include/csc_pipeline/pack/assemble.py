@@ -13,10 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from csc_pipeline.pack import catalogue as cat
 from csc_pipeline.pack.benchmarks import Benchmarks
+from csc_pipeline.warehouse import connect, table_exists
 
 TREND_MONTHS = 24  # trend charts show up to 24 months ending with the pack month
 MIN_TREND_MONTHS = 13
@@ -68,19 +67,11 @@ class Indicator:
     numerator_definition: str = ""
     denominator_definition: str = ""
     spec_reference: str = ""
+    tolerance: float | None = None  # the indicator's own amber tolerance (dim_kpi), if any
     # month_start -> row dict (council level)
     months: dict = field(default_factory=dict)
     # team rows for the pack month
     teams: list = field(default_factory=list)
-
-
-def _table_exists(con, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
 
 
 def _columns(con, schema: str, table: str) -> list[str]:
@@ -110,7 +101,7 @@ def _reason_column(columns: list[str]) -> str | None:
 def amber_tolerance(con) -> float:
     """The RAG amber tolerance: from the thresholds seed when built, else the dbt var."""
     for table in ("kpi_thresholds", "thresholds", "kpi_catalogue"):
-        if _table_exists(con, "seeds", table):
+        if table_exists(con, "seeds", table):
             cols = _columns(con, "seeds", table)
             col = next((c for c in cols if "tolerance" in c), None)
             if col:
@@ -175,15 +166,12 @@ def assemble(
     """Read every figure of the pack for one council and month (default: latest complete)."""
     if not warehouse.exists():
         raise PackError(f"no published warehouse for council {la_code} at {warehouse}")
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         return _assemble(con, la_code, month, suppress_small)
-    finally:
-        con.close()
 
 
 def _assemble(con, la_code: str, month: str | None, suppress_small: bool) -> PackData:
-    if not _table_exists(con, "marts", "kpi_monthly"):
+    if not table_exists(con, "marts", "kpi_monthly"):
         raise PackError("the warehouse has no marts.kpi_monthly: no night has been built")
     night = con.execute(
         "select strftime(export_date, '%Y-%m-%d'), strftime(published_at, '%Y-%m-%d %H:%M') "
@@ -278,7 +266,7 @@ def _indicators(con) -> dict[str, Indicator]:
     kpi_rows = _dicts(
         con.execute(
             "select * from marts.dim_kpi where kpi_type in ('FLOW', 'STOCK')"
-            if _table_exists(con, "marts", "dim_kpi")
+            if table_exists(con, "marts", "dim_kpi")
             else "select distinct kpi_code, kpi_name, value_unit, higher_is_better, target, "
             "'FLOW' as kpi_type from marts.kpi_monthly"
         )
@@ -295,12 +283,13 @@ def _indicators(con) -> dict[str, Indicator]:
             numerator_definition=r.get("numerator_definition") or "",
             denominator_definition=r.get("denominator_definition") or "",
             spec_reference=r.get("spec_reference") or "",
+            tolerance=cat.to_float(r.get("amber_tolerance")),
         )
     return {c: by_code[c] for c in cat.journey_order(list(by_code))}
 
 
 def _as_at_figures(con) -> dict:
-    if not _table_exists(con, "marts", "kpi_headline"):
+    if not table_exists(con, "marts", "kpi_headline"):
         return {}
     rows = _dicts(
         con.execute(
@@ -325,7 +314,7 @@ BAND_COLUMNS = (
 
 
 def _durations(con, month: dt.date) -> list[dict]:
-    if not _table_exists(con, "marts", "kpi_assessment_durations"):
+    if not table_exists(con, "marts", "kpi_assessment_durations"):
         return []
     cols = ", ".join(c for c, _ in BAND_COLUMNS)
     row = con.execute(
@@ -403,7 +392,7 @@ def _dq(con, la_code: str, month: dt.date, export_date: str) -> dict:
     """Open data-quality issues by rule as at the night, and what changed since the month."""
     from csc_pipeline.quality.rules import RULES
 
-    if not _table_exists(con, "dq", "dq_issues"):
+    if not table_exists(con, "dq", "dq_issues"):
         return {"rules": [], "since": None, "open": 0, "new": 0, "resolved": 0}
     since = add_months(month, 1)  # the previous pack covered up to this month's start
     rows = con.execute(

@@ -13,10 +13,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from csc_pipeline.config import DBT_PROJECT_DIR
 from csc_pipeline.pack.catalogue import to_float
+from csc_pipeline.warehouse import Connection, table_exists
 
 SEED_DIR = DBT_PROJECT_DIR / "seeds" / "benchmarks"
 
@@ -31,13 +30,8 @@ class Benchmark:
     source: str
 
 
-def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[dict]:
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'seeds' and table_name = ?",
-        [table],
-    ).fetchone()[0]
-    if exists:
+def _rows(con: Connection, table: str) -> list[dict]:
+    if table_exists(con, "seeds", table):
         cur = con.execute(f"select * from seeds.{table}")
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -54,7 +48,7 @@ class Benchmarks:
     la_code: str
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, la_code: str) -> Benchmarks:
+    def load(cls, con: Connection, la_code: str) -> Benchmarks:
         return cls(
             values=_rows(con, "benchmark_values"),
             neighbours=[

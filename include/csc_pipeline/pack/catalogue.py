@@ -65,7 +65,7 @@ THEMES: tuple[Theme, ...] = (
     Theme(
         "workforce",
         "Workforce",
-        ("CASELOAD_PER_FTE", "AGENCY_RATE"),
+        ("CASELOAD_PER_FTE", "CASELOAD_PER_WORKER", "AGENCY_RATE"),
         "Caseloads of case-holding social workers and the share of agency staff.",
     ),
     Theme(
@@ -198,7 +198,7 @@ class Figure:
         if not self.present or self.numerator is None or self.denominator is None:
             return ""
         if self.suppressed:
-            return "(c)"
+            return ""  # "c" already says it
         return f"({fmt_count(self.numerator)}/{fmt_count(self.denominator)})"
 
     @property

@@ -12,6 +12,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from csc_pipeline.warehouse import atomic_replace
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 FOOTER = (
     '<div style="font-size:7pt;width:100%;text-align:center;font-family:Arial,sans-serif">'
@@ -103,7 +105,7 @@ def print_pdf(html_path: Path, pdf_path: Path, footer_label: str) -> PageCheck:
         raise PdfError(
             f"the pack asked for {len(check.blocked)} outside resource(s): {check.blocked[:3]}"
         )
-    tmp.replace(pdf_path)
+    atomic_replace(tmp, pdf_path)
     return check
 
 

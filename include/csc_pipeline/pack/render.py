@@ -100,7 +100,12 @@ def scorecard_row(data: PackData, ind: Indicator) -> dict:
         "unit": ind.unit,
         "polarity": "higher is better" if ind.higher_is_better else "lower is better",
         "target": cat.fmt_value(ind.target, ind.unit) if ind.target is not None else "no target",
-        "tolerance": cat.amber_band(ind.target, ind.higher_is_better, data.tolerance, ind.unit),
+        "tolerance": cat.amber_band(
+            ind.target,
+            ind.higher_is_better,
+            ind.tolerance if ind.tolerance is not None else data.tolerance,
+            ind.unit,
+        ),
         "this": this,
         "prev": prev,
         "rolling": rolling,

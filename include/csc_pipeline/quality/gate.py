@@ -99,9 +99,10 @@ def _collect(
             file="all files",
         )
     for table in tables:
-        if table.optional and (current.get(table.name) or {}).get("status") == "not_supplied":
-            # an optional feed (case_audits) the night does not supply: not a finding;
-            # its figures are "not available" (stg_ssd__table_availability)
+        if (current.get(table.name) or {}).get("status") == "not_supplied":
+            # an optional feed (case_audits, or a table the council's profile lists as not
+            # supplied) that the night does not deliver: not a finding; its figures are
+            # "not available" (int_feed_availability reads meta.load_log)
             night.run("file_missing", table.name, None, "skipped", message="not supplied")
             continue
         if table.name not in present:

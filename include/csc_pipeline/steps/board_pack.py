@@ -17,38 +17,15 @@ benchmarks of the load itself); CSC_BOARD_PACK_PDF=false renders the HTML only.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-from csc_pipeline.config import settings
+from csc_pipeline.config import env_flag, settings
 
 log = logging.getLogger(__name__)
 
-_TRUE = {"1", "true", "yes", "y", "on"}
-_FALSE = {"0", "false", "no", "n", "off"}
-
-
-def _flag(name: str, default: bool) -> bool:
-    try:  # the one parser, once the restructure has added it
-        from csc_pipeline.config import env_flag  # type: ignore[attr-defined]
-
-        return env_flag(name, default)
-    except ImportError:
-        pass
-    text = os.environ.get(name, "").strip().lower()
-    if not text:
-        return default
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    from csc_pipeline.config import ConfigError
-
-    raise ConfigError(f"{name} must be on/off (true/false), not {text!r}")
-
 
 def enabled() -> bool:
-    return _flag("CSC_BOARD_PACK", True)
+    return env_flag("CSC_BOARD_PACK", True)
 
 
 def run(ref: dict, cfg=None) -> dict:
@@ -67,7 +44,7 @@ def run(ref: dict, cfg=None) -> dict:
         return {**out, "board_pack": None}
     try:
         result = build_pack(
-            warehouse, la_code, None, var_dir=cfg.var_dir, pdf=_flag("CSC_BOARD_PACK_PDF", True)
+            warehouse, la_code, None, var_dir=cfg.var_dir, pdf=env_flag("CSC_BOARD_PACK_PDF", True)
         )
     except PackError as exc:  # e.g. no complete month yet: nothing to report, not a failure
         log.warning("no board pack for %s as at %s: %s", la_code, export_date, exc)

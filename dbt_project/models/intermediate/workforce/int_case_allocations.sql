@@ -1,4 +1,4 @@
--- Case-holding allocations (role = var('caseload_role'), 'ALLOCATED CASE WORKER'),
+-- Case-holding allocations (stg_ssd__involvements.is_case_holder_role: shipped and council role codes),
 -- one row per involvement, with the team the allocation counts towards and a
 -- data-quality verdict. Other roles (IRO, PERSONAL ADVISOR...) never count.
 with
