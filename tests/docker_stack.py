@@ -451,13 +451,23 @@ class ComposeStack:
 
     # --- REST API as the admin user ------------------------------------------------------
     def _request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
+        """One API call; a timeout or refused connection is retried (a loaded 2-core
+        machine can keep the api-server from answering for a while), HTTP errors are not."""
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.api_url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read() or b"null")
+        for attempt in range(5):
+            req = urllib.request.Request(self.api_url + path, data=data, method=method)
+            req.add_header("Content-Type", "application/json")
+            if token:
+                req.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    return json.loads(resp.read() or b"null")
+            except urllib.error.HTTPError:
+                raise
+            except (TimeoutError, urllib.error.URLError, ConnectionError):
+                if attempt == 4:
+                    raise
+                time.sleep(5)
 
     def api(self, method: str, path: str, body: dict | None = None):
         token = self._request(
