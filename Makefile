@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check
+.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check dashboard
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -52,6 +52,15 @@ test: setup lint-sql
 lint: setup
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m ruff format --check include tools dags tests bench
+
+# The dashboard (docs/dashboard.md) on the sample's published warehouse (`make run`
+# first if there is none), on http://127.0.0.1:8501, signed in as the DEVELOPMENT
+# identity below (the sample's T101 team manager; CSC_DASHBOARD_DEV_IDENTITY is for a
+# developer's machine only: production takes the email from the sign-on proxy).
+DASHBOARD_DEV_IDENTITY ?= manager.t101@northbridge.example
+dashboard: setup
+	@test -f "$${CSC_WAREHOUSE:-var/warehouse/csc.duckdb}" || $(PY) -m csc_pipeline.run
+	CSC_DASHBOARD_DEV_IDENTITY=$(DASHBOARD_DEV_IDENTITY) $(PY) -m csc_pipeline.dashboard
 
 # SQL style of the dbt project (.sqlfluff: duckdb dialect, jinja templater, offline).
 lint-sql: setup
