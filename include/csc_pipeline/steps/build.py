@@ -19,6 +19,7 @@ NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit", "resource_type:seed", "path:mo
 
 
 def run(ref: dict, cfg: Settings | None = None) -> dict:
+    from csc_pipeline import model_runs
     from csc_pipeline.dbt_runner import run_dbt
 
     night = night_of(ref)
@@ -30,7 +31,11 @@ def run(ref: dict, cfg: Settings | None = None) -> dict:
             export_date=night.export_date,
             extra_args=NIGHTLY_EXCLUDE,
         )
+        # per-model status: task-log table + meta.model_runs, published with the night
+        models = model_runs.report_build(
+            result.target_dir, Path(ref["work"]), night.la_code, night.export_date
+        )
     except Exception:
         workspace.discard(Path(ref["warehouse"]), night.export_date)
         raise
-    return {**ref, "dbt": result.summary()}
+    return {**ref, "dbt": result.summary(), **models}
