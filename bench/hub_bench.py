@@ -445,7 +445,7 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
         if reason:
             print(f"  CeleryExecutor skipped: {reason}", flush=True)
             executors = [e for e in executors if e != "CeleryExecutor"]
-    timeout = 600 + 120 * params["la_codes"]
+    timeout = 1800 + 300 * params["la_codes"]  # a ceiling for a loaded machine, not a target
     base = Path(tempfile.mkdtemp(prefix=f"csc-bench-{name}-"))
     results: dict[str, list[dict]] = {e: [] for e in executors}
     rebuilt = None
