@@ -30,3 +30,20 @@ def test_code_normalisation_reference():
     }
     for (code_set, text), code in cases.items():
         assert contract.normalise_code(code_set, text) == code, (code_set, text)
+
+
+def test_staging_reads_each_code_column_with_its_contract_code_set():
+    """The staging SQL names the contract's code set for every code column (a renamed
+    set would silently flag every value invalid)."""
+    import re
+    from pathlib import Path
+
+    staging = Path(contract_artifacts.DBT) / "models" / "staging"
+    for table in contract.TABLES:
+        sql = (staging / f"{table.staging_model}.sql").read_text(encoding="utf-8")
+        for c in table.columns:
+            if c.type != "code":
+                continue
+            used = set(re.findall(rf"\('{c.name}'[^)]*?'(\w+)'\)", sql))
+            used |= set(re.findall(rf"clean_text\('{c.name}'\), '(\w+)'\)", sql))
+            assert used == {c.code_set}, (table.name, c.name, used)

@@ -133,6 +133,7 @@ def test_staging_flags_follow_the_convention(nights):
         return out
 
     canonical = flags(nights["canonical"]["warehouse"])
+    assert {k: v for k, v in canonical.items() if v} == {}, "the sample holds no invalid value"
     for flavour in FLAVOURS[1:]:
         worse = {k: v for k, v in flags(nights[flavour]["warehouse"]).items() if v > canonical[k]}
         assert worse == {}, f"{flavour}: values flagged invalid that canonical has valid"

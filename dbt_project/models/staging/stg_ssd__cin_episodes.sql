@@ -13,7 +13,7 @@ renamed as (
         {{ clean_text('cine_referral_id') }} as referral_id,
         {{ clean_text('cine_person_id') }} as person_id,
         {{ date_column('cine_referral_date', 'referral_date') }},
-        {{ code_column('cine_cin_primary_need_code', 'primary_need_code', 'cin_need') }},
+        {{ code_column('cine_cin_primary_need_code', 'primary_need_code', 'cin_primary_need') }},
         -- SystemC: the code column may hold a local lookup id; the description beside it
         -- (cine_referral_source_desc) then gives the code.
         coalesce(

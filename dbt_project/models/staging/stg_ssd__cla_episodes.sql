@@ -14,7 +14,7 @@ renamed as (
         {{ clean_text('clae_person_id') }} as person_id,
         {{ date_column('clae_cla_episode_start_date', 'start_date') }},
         {{ code_column('clae_cla_episode_start_reason', 'start_reason', 'cla_start_reason') }},
-        {{ code_column('clae_cla_primary_need_code', 'primary_need_code', 'cla_need') }},
+        {{ code_column('clae_cla_primary_need_code', 'primary_need_code', 'cla_primary_need') }},
         {{ date_column('clae_cla_episode_ceased_date', 'ceased_date') }},
         {{ code_column('clae_cla_episode_ceased_reason', 'ceased_reason', 'cla_ceased_reason') }},
         {{ clean_text('clae_referral_id') }} as referral_id,
