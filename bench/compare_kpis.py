@@ -27,8 +27,9 @@ def _files(label: str) -> dict[str, Path]:
 
 def compare(before: Path, after: Path) -> tuple[int, list[str]]:
     con = duckdb.connect()
-    con.execute(f"create table b as select * from read_csv('{before}', all_varchar = true)")
-    con.execute(f"create table a as select * from read_csv('{after}', all_varchar = true)")
+    opts = "all_varchar = true, quote = '\"', sample_size = -1"
+    con.execute(f"create table b as select * from read_csv('{before}', {opts})")
+    con.execute(f"create table a as select * from read_csv('{after}', {opts})")
     cols_b = [r[0] for r in con.execute("describe b").fetchall()]
     cols_a = {r[0] for r in con.execute("describe a").fetchall()}
     notes = [f"columns only after: {sorted(cols_a - set(cols_b))}"] if cols_a - set(cols_b) else []
@@ -45,6 +46,11 @@ def compare(before: Path, after: Path) -> tuple[int, list[str]]:
     notes.append(
         f"{rows:,} rows before; {n_diff} differ, {only_b} only before, {only_a} only after"
     )
+    if only_a:
+        new = con.execute(
+            "select kpi_code, count(*) from a anti join b using (kpi_monthly_id) group by 1 order by 1"
+        ).fetchall()
+        notes.append(f"rows only after by KPI: {dict(new)}")
     if n_diff:
         sample = con.execute(
             f"select b.kpi_monthly_id from b join a using (kpi_monthly_id) where {diff} limit 5"
@@ -60,7 +66,8 @@ def main(argv: list[str]) -> int:
     for name in sorted(set(b) & set(a)):
         n, notes = compare(b[name], a[name])
         bad += n
-        print(f"{name}: {'IDENTICAL' if not n else 'DIFFERENT'} - " + "; ".join(notes))
+        verdict = "IDENTICAL" if not n else "DIFFERENT"
+        print(f"{name}: {verdict} - " + "; ".join(notes))
     for name in sorted(set(b) ^ set(a)):
         print(f"{name}: only in {'before' if name in b else 'after'}")
     return 1 if bad else 0
