@@ -62,6 +62,10 @@ create or replace temp macro csc_date_text(x) as (
 );
 create or replace temp macro csc_key(x) as
     nullif(trim(regexp_replace(upper(replace(x, '&', ' AND ')), '[^A-Z0-9]+', ' ', 'g')), '');
+"""
+
+# Code normalisation over csc_code_map (create_code_map first).
+CODE_MACROS = """
 create or replace temp macro csc_mapped(cs, x) as coalesce(
     map_extract_value((select map(list(source_value), list(code)) from csc_code_map
                        where code_set = cs), csc_key(x)),
@@ -69,6 +73,9 @@ create or replace temp macro csc_mapped(cs, x) as coalesce(
         (select map(list(source_value), list(code)) from csc_code_map
          where code_set = cs and is_code), split_part(csc_key(x), ' ', 1)) end);
 create or replace temp macro csc_code(cs, x) as coalesce(csc_mapped(cs, x), upper(csc_text(x)));
+"""
+
+MACROS += f"""
 create or replace temp macro csc_parse_decimal(t) as (
     case when regexp_full_match(t, '{DECIMAL_RE}') then try_cast(t as double) end
 );
@@ -214,9 +221,9 @@ def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
 
 def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> list[str]:
     """Create the macros, chk_* tables and calendar; returns the tables present in raw."""
-    con.execute(MACROS.split("create or replace temp macro csc_mapped")[0])
-    create_code_map(con)
     con.execute(MACROS)
+    create_code_map(con)
+    con.execute(CODE_MACROS)
     present = []
     for table in TABLES:
         if raw_table_exists(con, table.name):
