@@ -20,6 +20,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
+from csc_pipeline.assets import PUBLISHED_BY_COUNCIL, PUBLISHED_NIGHT
+
 SCHEDULE = "30 2 * * *"
 WAREHOUSE_POOL = "csc_warehouse"  # bounds concurrent DuckDB writers (one per council file)
 
@@ -151,11 +153,16 @@ def csc_nightly():
 
             return step.run(ref)
 
-        @task(pool=WAREHOUSE_POOL)
+        # Updates the published-night assets (csc_pipeline/assets.py) so downstream DAGs
+        # (board pack, a council's own jobs) run on a published night.
+        @task(pool=WAREHOUSE_POOL, outlets=[PUBLISHED_NIGHT, PUBLISHED_BY_COUNCIL])
         def publish(ref: dict) -> dict:
+            from csc_pipeline.assets import record_published
             from csc_pipeline.steps import publish as step
 
-            return step.run(ref)
+            result = step.run(ref)
+            record_published(result)
+            return result
 
         # Team digests from the published (read-only) warehouse; a mail outage does not
         # fail it (undelivered digests are retried by the next run; see alerts/).

@@ -69,3 +69,39 @@ def small_sample(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sample-exports")
     generate(root, seed=7, referrals_per_year=1200, years=2, nights=3)
     return root
+
+
+@pytest.fixture(scope="session")
+def published_sample(small_sample, tmp_path_factory, airflow_db) -> dict:
+    """The sample's first two nights run through the real DAG (`dag.test()`): a
+    PUBLISHED warehouse and its var dir (quarantine notes, outbox), shared read-only by
+    the tests that read what the pipeline publishes (dashboard). Two nights, so data-
+    quality issues have a history (new, resolved)."""
+    from airflow.dag_processing.dagbag import DagBag
+    from helpers import copy_exports, night_dirs
+
+    root = tmp_path_factory.mktemp("published-sample")
+    first_two = [p.name for p in night_dirs(small_sample)[:2]]
+    exports = copy_exports(small_sample, root / "exports", nights=first_two)
+    env = {
+        "CSC_EXPORTS_ROOT": str(exports),
+        "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
+        "CSC_VAR_DIR": str(root / "var"),
+    }
+    mp = pytest.MonkeyPatch()
+    for k, v in env.items():
+        mp.setenv(k, v)
+    try:
+        dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("csc_nightly")
+        states = [
+            str(dag.test(run_conf={"export_date": None, "wait": False}).state) for _ in first_two
+        ]
+    finally:
+        mp.undo()
+    assert states == ["success", "success"], states
+    return {
+        "root": root,
+        "warehouse": root / "wh" / "csc.duckdb",
+        "var": root / "var",
+        "nights": first_two,
+    }

@@ -96,11 +96,11 @@ def build_warehouse(path: Path, export_date: str = AS_AT) -> Path:
     )
     con.execute(
         "create table meta.load_log (la_code varchar, export_date date, table_name varchar, "
-        "file_name varchar)"
+        "file_name varchar, sha256 varchar)"
     )
     con.executemany(
-        "insert into meta.load_log values (?, ?, ?, ?)",
-        [(LA, export_date, t, f"{t}.csv") for t in SUPPLIED],
+        "insert into meta.load_log values (?, ?, ?, ?, ?)",
+        [(LA, export_date, t, f"{t}.csv", f"sha-{t}") for t in SUPPLIED],
     )
     con.execute(
         "create table restricted.restricted_person_ids (person_key varchar, person_id varchar)"

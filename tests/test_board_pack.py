@@ -295,3 +295,12 @@ def test_figures_not_available_are_never_zero_and_small_counts_are_suppressed():
     assert direction(0.80, 0.85, "fraction", higher_is_better=True) == "worse"
     assert direction(0.20, 0.25, "fraction", higher_is_better=False) == "better"
     assert direction(0.851, 0.845, "fraction", higher_is_better=True) == "same"
+
+
+def test_without_chromium_the_html_pack_is_still_written(published, monkeypatch, tmp_path):
+    from csc_pipeline.pack import build_pack, pdf
+
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: None)
+    result = build_pack(published["warehouse"], "999", "2026-09", var_dir=tmp_path)
+    assert result.pdf is None and result.month == "2026-09"
+    assert "September 2026" in result.html.read_text()

@@ -1,4 +1,4 @@
-"""The production compose file, checked offline (there is no container engine here).
+"""The production compose file, checked offline (tests/test_compose_up.py runs it).
 
 Structure is asserted on the parsed YAML (PyYAML resolves the anchors and merge keys as
 compose does); when the Python `docker-compose` 1.29 CLI is available (`make
@@ -7,7 +7,6 @@ compose-check` installs it in .venv-compose/) its schema validation runs as well
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO
+from docker_stack import compose_cli
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
@@ -246,19 +246,8 @@ def test_dockerfile_builds_from_the_pinned_airflow_image():
     assert ".env" in ignored and ".git" in ignored and "var" in ignored
 
 
-def _compose_cli() -> list[str] | None:
-    explicit = os.environ.get("CSC_DOCKER_COMPOSE")
-    if explicit:
-        return explicit.split()
-    local = REPO / ".venv-compose" / "bin" / "docker-compose"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("docker-compose")
-    return [found] if found else None
-
-
 def test_docker_compose_validates_the_file(tmp_path):
-    cli = _compose_cli()
+    cli = compose_cli()
     if cli is None:
         pytest.skip(
             "docker-compose CLI not installed (make compose-check installs it); "

@@ -86,6 +86,54 @@ def test_nights_published_oldest_first(pipeline):
     assert rows == [(d, "published") for d in dates]
 
 
+def test_each_published_night_is_an_asset_event(pipeline):
+    """Downstream DAGs run on a published night (csc_pipeline/assets.py, test_assets.py)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.name, AssetEvent.extra).join(
+                AssetModel, AssetEvent.asset_id == AssetModel.id
+            )
+        ).all()
+    ours = [
+        (name, extra)
+        for name, extra in rows
+        if extra.get("warehouse") == str(pipeline["warehouse"])
+    ]
+    dates = [d.name for d in night_dirs(pipeline["exports"])]
+    for asset in ("csc_published_night", "csc_published_night_999"):
+        published = sorted(e["export_date"] for name, e in ours if name == asset)
+        assert published == dates, asset
+    assert all(e["la_code"] == "999" and e["published_tables"] > 0 for _, e in ours)
+
+
+def test_model_runs_published_with_each_night(pipeline):
+    """Per-model status of each night's dbt build (csc_pipeline/model_runs.py)."""
+    con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
+    rows = con.execute(
+        "select strftime(export_date, '%Y-%m-%d'), resource_type, status, count(*) "
+        "from meta.model_runs group by all order by all"
+    ).fetchall()
+    kpi = con.execute(
+        "select count(*), min(execution_seconds) from meta.model_runs "
+        "where unique_id = 'model.csc.kpi_monthly'"
+    ).fetchone()
+    con.close()
+    dates = [d.name for d in night_dirs(pipeline["exports"])]
+    assert sorted({r[0] for r in rows}) == dates
+    assert {(r[1], r[2]) for r in rows} <= {
+        ("model", "success"),
+        ("seed", "success"),
+        ("snapshot", "success"),
+        ("test", "pass"),
+        ("test", "warn"),
+    }
+    assert kpi[0] == len(dates) and kpi[1] > 0
+
+
 def test_raw_and_staging_for_every_contract_table(pipeline):
     con = duckdb.connect(str(pipeline["warehouse"]), read_only=True)
     relations = set(

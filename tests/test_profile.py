@@ -8,6 +8,7 @@ import duckdb
 import pytest
 from conftest import REPO
 
+from csc_pipeline import contract
 from csc_pipeline import profile as prof
 from csc_pipeline.config import ConfigError
 
@@ -36,8 +37,9 @@ def test_example_file_documents_every_key_and_is_valid():
     for key in prof.CouncilProfile.model_fields:
         if key != "source_file":
             assert key in text, key
-    for code_set in prof.CODE_SET_COLUMNS:
+    for code_set in contract.CODE_SETS:
         assert code_set in text, code_set
+        assert prof.code_set_columns(code_set), code_set
 
 
 def test_example_copied_is_a_valid_profile(tmp_path):

@@ -31,6 +31,7 @@ class DbtResult:
     counts: dict[str, int]
     failures: list[str]
     elapsed_s: float
+    target_dir: Path | None = None  # where run_results.json is (csc_pipeline.model_runs)
 
     def summary(self) -> str:
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
@@ -105,4 +106,4 @@ def _parse_run_results(command: str, returncode: int, target_dir: Path) -> DbtRe
             counts[status] = counts.get(status, 0) + 1
             if status in {"error", "fail", "runtime error"}:
                 failures.append(r.get("unique_id", "?"))
-    return DbtResult(command, returncode, counts, failures, elapsed)
+    return DbtResult(command, returncode, counts, failures, elapsed, target_dir)

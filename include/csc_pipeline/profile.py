@@ -53,34 +53,20 @@ DEFAULT_SCHEMAS: dict[str, str | None] = {
     "other": None,
 }
 
-# Code sets a council may extend with its own source values (`code_map` in the
-# profile; raw.council_code_map.code_set) and the contract columns each one serves.
-CODE_SET_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sex": ("ssd_person.pers_sex",),
-    "ethnicity": ("ssd_person.pers_ethnicity",),
-    "worker_change_reason": ("ssd_involvements.invo_worker_change_reason",),
-    "cin_primary_need": ("ssd_cin_episodes.cine_cin_primary_need_code",),
-    "referral_source": ("ssd_cin_episodes.cine_referral_source_code",),
-    "close_reason": ("ssd_cin_episodes.cine_close_reason",),
-    "cp_category": (
-        "ssd_cp_plans.cppl_cp_plan_initial_category",
-        "ssd_cp_plans.cppl_cp_plan_latest_category",
-    ),
-    "cla_start_reason": ("ssd_cla_episodes.clae_cla_episode_start_reason",),
-    "cla_primary_need": ("ssd_cla_episodes.clae_cla_primary_need_code",),
-    "cla_ceased_reason": ("ssd_cla_episodes.clae_cla_episode_ceased_reason",),
-    "audit_type": ("case_audits.audit_type",),
-    "auditor_role": ("case_audits.auditor_role",),
-    "audit_grade": ("case_audits.audit_grade", "case_audits.moderated_grade"),
-}
+# Code sets a council may extend with its own source values (`code_map`; the
+# code_set column of raw.council_code_map) are the contract's: contract.CODE_SETS.
 
 
 def code_set_codes(code_set: str) -> tuple[str, ...]:
     """The valid codes of a code set (read from the contract, its one home)."""
-    table, column = CODE_SET_COLUMNS[code_set][0].split(".")
-    codes = contract.TABLES_BY_NAME[table].column(column).codes
-    assert codes, f"{table}.{column} has no code set in the contract"
-    return codes
+    return contract.CODE_SETS[code_set]
+
+
+def code_set_columns(code_set: str) -> list[str]:
+    """The contract columns a code set serves (table.column), for messages and docs."""
+    return [
+        f"{t.name}.{c.name}" for t in contract.TABLES for c in t.columns if c.code_set == code_set
+    ]
 
 
 class ProfileError(ConfigError):
@@ -124,9 +110,9 @@ class CouncilProfile(BaseModel):
     @classmethod
     def _code_map(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for code_set, mapping in value.items():
-            if code_set not in CODE_SET_COLUMNS:
+            if code_set not in contract.CODE_SETS:
                 raise ValueError(
-                    f"unknown code set {code_set!r}; known: {', '.join(CODE_SET_COLUMNS)}"
+                    f"unknown code set {code_set!r}; known: {', '.join(contract.CODE_SETS)}"
                 )
             codes = code_set_codes(code_set)
             for source, code in mapping.items():

@@ -7,7 +7,8 @@ folder configured it first generates the built-in sample council's exports.
     CSC_EXPORTS_ROOT=<dir> CSC_WAREHOUSE=<file.duckdb> [CSC_EXPORT_DATE=YYYY-MM-DD] make run
 
 Database delivery on the sample: `CSC_SOURCE=postgres make run` loads each of the
-sample's nights in turn into a local SSD database in OLM Eclipse's shape
+sample's nights (generated as OLM Eclipse's SSD holds them: no case_audits, no FTE, so
+those figures are "not supplied") in turn into a local SSD database in Eclipse's shape
 (CSC_SSD_URL, default postgresql://postgres@127.0.0.1:5432/csc_ssd_sample; created if
 missing) and runs the night with council 999 in `delivery: database` mode: the first
 task extracts the night's folder from the database. Everything goes under
@@ -89,7 +90,7 @@ def run_from_postgres(max_nights: int) -> int:
     councils.mkdir(parents=True, exist_ok=True)
     (councils / f"{SAMPLE_LA_CODE}.yml").write_text(
         "# written by `CSC_SOURCE=postgres make run` (see config/councils/example.yml)\n"
-        "source_system: eclipse\ndelivery: database\n"
+        "source_system: eclipse\ndelivery: database\ntables_not_supplied: [case_audits]\n"
     )
     os.environ.setdefault("CSC_COUNCILS_DIR", str(councils))
     url = os.environ.get("CSC_SSD_URL", DEFAULT_SSD_URL)
@@ -101,7 +102,11 @@ def run_from_postgres(max_nights: int) -> int:
     from csc_generator import ssd_database
 
     source = var / "sample-source"  # the generated nights: the SSD's content, night by night
-    ensure_sample(source)
+    if not (source / SAMPLE_LA_CODE).is_dir():
+        from csc_generator import generate
+
+        print(f"Generating the sample council's nights as Eclipse's SSD holds them in {source} ...")
+        generate(source, flavour="eclipse")
     try:
         ssd_database.create_database(url)
     except Exception as exc:  # noqa: BLE001 - say what to start, not a traceback

@@ -13,8 +13,9 @@ test can prove it).
 The source is a night folder written by the generator: the `eclipse` flavour when
 written with it (values already as Eclipse holds them), or the canonical one. Values
 are converted only as far as the column types force a database to: dates parsed (any
-accepted contract format; empty or the text NULL -> NULL), flags to Y/N, numbers to
-numbers. The canonical `pers_common_child_id` (the UPN) goes to `pers_upn`. Like the
+accepted contract format or ISO with `T`), flags to Y/N, numbers to numbers, and
+empty fields or the text NULL (a file export's way of writing NULL) to NULL. The
+canonical `pers_common_child_id` (the UPN) goes to `pers_upn`. Like the
 SSD's own refresh, each load replaces the tables (drop, create, COPY).
 
 `case_audits` is not an SSD table; with include_audits it is loaded beside the SSD as
@@ -184,6 +185,10 @@ RENAMED = {"pers_common_child_id": "pers_upn"}  # contract name -> SSD v1.4 name
 def _date(text: str) -> dt.datetime | None:
     if not text or text.strip().upper() == "NULL":
         return None
+    try:  # ISO, with a space or a `T`, optional fraction (SQL Server's .000, Eclipse's T)
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
     for fmt in contract.DATE_FORMATS:
         try:
             return dt.datetime.strptime(text.strip(), fmt)
@@ -206,7 +211,10 @@ def _flag(text: str, width: int) -> str | None:
 
 
 def convert(value: str, pg_type: str):
-    """A CSV cell as the typed column holds it (see the module docstring)."""
+    """A CSV cell as the typed column holds it (see the module docstring). The text
+    NULL is how SQL Server tools write a NULL into a file: in the database it is NULL."""
+    if value.strip().upper() == "NULL":
+        return None
     if pg_type == "timestamp":
         return _date(value)
     if pg_type.startswith("char("):
@@ -265,9 +273,16 @@ def _copy(cur, table: str, schema: str | None, names: Sequence[str], rows) -> in
 
 
 def load_night(
-    night_dir: Path, url: str, *, schema: str | None = None, include_audits: bool = True
+    night_dir: Path,
+    url: str,
+    *,
+    schema: str | None = None,
+    include_audits: bool = True,
+    audits_from: Path | None = None,
 ) -> dict[str, int]:
-    """Replace the database's ssd_* tables with the night's files; rows per table."""
+    """Replace the database's ssd_* tables with the night's files; rows per table.
+    `audits_from`: a night folder to take case_audits.csv from instead (the Eclipse
+    flavour has none: the SSD has no audit table)."""
     import psycopg
 
     counts: dict[str, int] = {}
@@ -280,7 +295,7 @@ def load_night(
             path = night_dir / f"{table}.csv"
             rows = _rows(path, table, columns) if path.is_file() else iter(())
             counts[table] = _copy(cur, table, schema, [c for c, _ in columns], rows)
-        audits = night_dir / "case_audits.csv"
+        audits = (audits_from or night_dir) / "case_audits.csv"
         cur.execute(f"DROP TABLE IF EXISTS {_qualified('case_audits', schema)}")
         if include_audits and audits.is_file():
             columns = tuple(

@@ -24,6 +24,7 @@ import duckdb
 
 from csc_pipeline.alerts import queries
 from csc_pipeline.alerts.settings import AlertSettings
+from csc_pipeline.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,7 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
     """Every record to report for the night, grouped by team, from the published warehouse."""
     as_at = dt.date.fromisoformat(export_date)
     params = {"as_at": as_at, "caseload_limit": float(s.caseload_threshold)}
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with connect(warehouse, read_only=True) as con:
         published = con.execute(queries.PUBLISHED_NIGHT, [la_code]).fetchone()[0]
         relations = _relations(con)
         restricted = {
@@ -175,6 +175,14 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
         except duckdb.Error as exc:
             log.warning("Team names unavailable (%s): digests show team ids only", exc)
         supplied = _supplied(con, la_code, export_date)
+        try:
+            unavailable_kpis = {
+                code: reason
+                for code, ok, reason in con.execute(queries.KPI_AVAILABILITY).fetchall()
+                if ok is False
+            }
+        except duckdb.Error:
+            unavailable_kpis = {}
         unavailable: dict[str, str] = {}
         not_supplied: dict[str, tuple[str, ...]] = {}
         records: list[dict] = []
@@ -182,6 +190,9 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
             missing_tables = tuple(
                 t for t in queries.SOURCES[name] if supplied is not None and t not in supplied
             )
+            kpi = queries.FEED_KPI.get(name)
+            if kpi in unavailable_kpis:
+                missing_tables = (unavailable_kpis[kpi] or f"{kpi} not available",)
             if missing_tables:
                 not_supplied[name] = missing_tables
                 log.warning(
@@ -202,8 +213,6 @@ def collect(warehouse: Path, la_code: str, export_date: str, s: AlertSettings) -
                 log.warning("Alerts for %s unavailable for council %s: %s", name, la_code, exc)
                 continue
             records.extend(_record(row) for row in rows)
-    finally:
-        con.close()
     by_team: dict[str, list[dict]] = {}
     for r in records:
         team_id = str(r["team_id"]).strip() if r["team_id"] else NO_TEAM

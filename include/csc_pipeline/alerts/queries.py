@@ -132,15 +132,15 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "caseloads": ("ssd_involvements", "ssd_professionals"),
 }
 
-# section -> heading (formatted with the night's settings); digests follow this order.
-# The timescales themselves are not restated here: they live once, in the dbt project
-# (the marts' flags); the digest footer says where.
+# section -> heading; digests follow this order. The numbers are read from the dbt
+# thresholds seed (kpi_definitions.threshold), where the marts' flags take them: the
+# heading can never disagree with the flag.
 SECTIONS: dict[str, str] = {
     "dq_issue": "Open data-quality issues",
-    "assessment_overdue": "Assessments overdue (open past the statutory timescale)",
-    "assessment_due_soon": "Assessments due soon",
-    "icpc_overdue": "Initial conferences not held within the timescale of the S47 start",
-    "cp_visit_overdue": "Child protection visits overdue (child not seen within the practice standard)",
+    "assessment_overdue": "Assessments overdue (open over {assessment_timescale_working_days} working days)",
+    "assessment_due_soon": "Assessments due within {assessment_due_soon_working_days} working days",
+    "icpc_overdue": "Initial conferences not held within {icpc_timescale_working_days} working days of the S47 start",
+    "cp_visit_overdue": "Child protection visits overdue (child not seen for over {cp_visit_overdue_working_days} working days)",
     "caseload": "Workers above {caseload_limit:g} children per FTE",
 }
 # section -> the query that fills it
@@ -161,8 +161,14 @@ select strftime(max(export_date), '%Y-%m-%d') from meta.nights
 where la_code = ? and status = 'published'
 """
 
-# The night's delivered files (a table with no row, or no file, was not supplied).
+# The night's delivered files: a table with no load_log row, or no delivered file (no
+# sha256), was not supplied (the convention of dbt's int_feed_availability).
 SUPPLIED_TABLES = """
 select table_name from meta.load_log
-where la_code = ? and export_date = ? and coalesce(file_name, '') <> ''
+where la_code = ? and export_date = ? and sha256 is not null
 """
+
+# Figures the marts say cannot be computed tonight (a feed the council does not
+# supply, e.g. no worker has an FTE): query -> the KPI whose availability it shares.
+FEED_KPI: dict[str, str] = {"caseloads": "CASELOAD_PER_FTE"}
+KPI_AVAILABILITY = "select kpi_code, is_available, unavailable_reason from marts.dim_kpi"

@@ -41,8 +41,21 @@ def environment() -> jinja2.Environment:
 
 
 def headings(s: AlertSettings) -> dict[str, str]:
-    values = {"caseload_limit": s.caseload_threshold}
-    return {k: v.format(**values) for k, v in queries.SECTIONS.items()}
+    """Section headings with the thresholds of the dbt project (the flags' own numbers)."""
+    from csc_pipeline import kpi_definitions
+
+    values: dict = {"caseload_limit": s.caseload_threshold}
+    try:
+        values |= kpi_definitions.thresholds()
+    except (OSError, KeyError, ValueError):
+        pass
+    out = {}
+    for key, text in queries.SECTIONS.items():
+        try:
+            out[key] = text.format(**values)
+        except KeyError:  # a threshold missing from the seed: say it without the number
+            out[key] = text.split(" (")[0].split(" within ")[0]
+    return out
 
 
 def team_link(base: str | None, team_id: str) -> str | None:

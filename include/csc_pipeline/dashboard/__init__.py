@@ -5,5 +5,5 @@ Start it with `make dashboard` (the sample, with a development identity) or
 in front of it). See docs/dashboard.md.
 
 Modules: access (who may see what), data (read-only queries), ui (shared page pieces),
-views (the pages), app.py + pages/ (the Streamlit scripts), __main__ (the launcher).
+views (the pages), app.py + screens/ (the Streamlit scripts), __main__ (the launcher).
 """

@@ -34,6 +34,8 @@ def command(address: str, port: int) -> list[str]:
         "none",
         "--global.developmentMode",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

@@ -20,10 +20,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from csc_pipeline.config import SAMPLE_LA_CODE, settings
+from csc_pipeline.warehouse import connect
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,21 @@ class Source:
 
 
 def sources() -> list[Source]:
-    """Every council the deployment serves (CSC_LA_CODES, else the sample council).
+    """Every council the deployment serves (as the pipeline finds them; on a host with
+    no export folders, CSC_LA_CODES, else CSC_DASHBOARD_LA_CODE or the sample council).
 
     CSC_DASHBOARD_WAREHOUSE overrides the path (one council, or containing {la_code}).
     """
+    from csc_pipeline.councils import council_codes
+
     cfg = settings()
-    codes = list(cfg.la_codes or [os.environ.get("CSC_DASHBOARD_LA_CODE") or SAMPLE_LA_CODE])
+    try:
+        codes = council_codes(cfg)  # the pipeline's own answer (export folders, profiles)
+    except Exception:  # noqa: BLE001 - a dashboard host may have no exports or profiles
+        codes = []
+    codes = codes or list(
+        cfg.la_codes or [os.environ.get("CSC_DASHBOARD_LA_CODE") or SAMPLE_LA_CODE]
+    )
     override = os.environ.get("CSC_DASHBOARD_WAREHOUSE")
     out = []
     for code in codes:
@@ -66,11 +75,8 @@ def sources() -> list[Source]:
 
 
 def query(source: Source, sql: str, params: list | dict | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(source.warehouse), read_only=True)
-    try:
+    with connect(source.warehouse, read_only=True) as con:
         return con.execute(sql, params or []).df()
-    finally:
-        con.close()
 
 
 def relations(source: Source) -> set[str]:
@@ -82,15 +88,12 @@ def relations(source: Source) -> set[str]:
 
 # --- KPIs ----------------------------------------------------------------------------
 
-KPIS = """
-select kpi_code, kpi_name, kpi_type, value_unit, higher_is_better, target, spec_reference,
-       numerator_definition, denominator_definition
-from marts.dim_kpi order by kpi_code
-"""
+# select *: is_available / unavailable_reason exist from the KPI-catalogue marts on
+KPIS = "select * from marts.dim_kpi order by kpi_code"
 
 KPI_SERIES = """
 select month_start, team_id, team_name, numerator, denominator, value, target, rag,
-       is_complete_month
+       is_complete_month, unavailable_reason
 from marts.kpi_monthly
 where kpi_code = $kpi and (team_id is not distinct from $team)
 order by month_start
@@ -103,7 +106,7 @@ with ranked as (
     where team_id = $team and is_complete_month
 )
 select kpi_code, kpi_name, month_start, numerator, denominator, value, value_unit, target,
-       higher_is_better, rag
+       higher_is_better, rag, unavailable_reason
 from ranked where rn = 1 order by kpi_code
 """
 
@@ -135,36 +138,22 @@ def as_at(source: Source) -> str | None:
 
 
 def benchmarks(source: Source) -> pd.DataFrame:
-    """England (and regional) values and the statistical-neighbour average per indicator
-    and year, from the benchmark seeds when the warehouse has them (helper `pack`'s
-    seeds.benchmark_values, seeds.statistical_neighbours, seeds.statistical_neighbour_
-    values); an empty frame otherwise (the charts then show the target only)."""
-    have = relations(source)
-    frames = []
-    if "seeds.benchmark_values" in have:
-        frames.append(
-            query(
-                source,
-                "select kpi_code, area_name as comparator, period, value from seeds.benchmark_values "
-                "where area_level = 'national' and value is not null",
-            )
-        )
-    if {"seeds.statistical_neighbours", "seeds.statistical_neighbour_values"} <= have:
-        frames.append(
-            query(
-                source,
-                "select v.kpi_code, 'Statistical neighbours' as comparator, v.period, avg(v.value) as value "
-                "from seeds.statistical_neighbour_values as v "
-                "join seeds.statistical_neighbours as n "
-                "  on cast(n.neighbour_la_code as varchar) = cast(v.neighbour_la_code as varchar) "
-                "where cast(n.la_code as varchar) = ? and v.value is not null "
-                "group by all",
-                [source.la_code],
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=["kpi_code", "comparator", "period", "value"])
-    return pd.concat(frames, ignore_index=True)
+    """England's latest value and the statistical-neighbour average of every indicator,
+    with their year: the board pack's own reading of the benchmark seeds
+    (pack.benchmarks), so the pack and the dashboard quote the same comparators."""
+    from csc_pipeline.pack.benchmarks import Benchmarks
+
+    rows = []
+    with connect(source.warehouse, read_only=True) as con:
+        book = Benchmarks.load(con, source.la_code)
+        codes = list(con.execute("select kpi_code from marts.dim_kpi").fetchall())
+    for (code,) in codes:
+        for b in (book.england(code), book.neighbour_average(code)):
+            if b is not None and b.value is not None:
+                rows.append(
+                    {"kpi_code": code, "comparator": b.label, "period": b.period, "value": b.value}
+                )
+    return pd.DataFrame(rows, columns=["kpi_code", "comparator", "period", "value"])
 
 
 # --- worklists (the alerts' records) -------------------------------------------------
@@ -323,3 +312,64 @@ def health(all_sources: list[Source]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# --- Airflow's own record of the runs (stage durations, failures) ---------------------
+
+TASK_INSTANCES = """
+select run_id, task_id, map_index, state, start_date, end_date, duration, try_number
+from task_instance where dag_id = :dag order by start_date desc limit 2000
+"""
+
+
+def airflow_url() -> str | None:
+    """The Airflow metadata DB (read-only use): CSC_DASHBOARD_AIRFLOW_DB, else Airflow's
+    own AIRFLOW__DATABASE__SQL_ALCHEMY_CONN. None: the page shows the warehouse's view."""
+    return os.environ.get("CSC_DASHBOARD_AIRFLOW_DB") or os.environ.get(
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+    )
+
+
+def task_instances(dag_id: str = "csc_nightly") -> pd.DataFrame:
+    """Every task instance of the nightly DAG (newest first), from Airflow's metadata DB:
+    the stage durations and failures as Airflow saw them."""
+    url = airflow_url()
+    columns = [
+        "run_id",
+        "task_id",
+        "map_index",
+        "state",
+        "start_date",
+        "end_date",
+        "duration",
+        "try_number",
+    ]
+    if not url:
+        return pd.DataFrame(columns=columns)
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as con:
+            return pd.read_sql(sa.text(TASK_INSTANCES), con, params={"dag": dag_id})
+    except sa.exc.SQLAlchemyError:
+        return pd.DataFrame(columns=columns)
+    finally:
+        engine.dispose()
+
+
+def stage_durations(tis: pd.DataFrame) -> pd.DataFrame:
+    """Per task (stage): runs, median and longest seconds, successes and failures."""
+    if tis.empty:
+        return pd.DataFrame(columns=["stage", "runs", "median_s", "max_s", "success", "failed"])
+    grouped = tis.groupby("task_id")
+    out = pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "median_s": grouped["duration"].median().round(1),
+            "max_s": grouped["duration"].max().round(1),
+            "success": grouped["state"].apply(lambda s: int((s == "success").sum())),
+            "failed": grouped["state"].apply(lambda s: int((s == "failed").sum())),
+        }
+    )
+    return out.reset_index().rename(columns={"task_id": "stage"}).sort_values("stage")

@@ -114,7 +114,10 @@ def worklists(source: data.Source):
     return _worklists(source, source.version)
 
 
-def fmt_value(value, unit: str | None) -> str:
+def fmt_value(value, unit: str | None, unavailable: str | None = None) -> str:
+    """87.5% / 15.2; a figure the council does not supply says so (never 0)."""
+    if unavailable is not None and not pd.isna(unavailable) and str(unavailable).strip():
+        return "not supplied"
     if value is None or pd.isna(value):
         return "no data"
     if unit == "fraction":

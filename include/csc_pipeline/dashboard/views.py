@@ -1,4 +1,4 @@
-"""The dashboard's pages (each pages/<page>.py calls one function here).
+"""The dashboard's pages (each screens/<page>.py calls one function here).
 
 - kpi_trends:    every indicator's monthly trend with its target and benchmarks (all roles)
 - team_page:     one team's figures and, for its manager / head of service, its worklists
@@ -28,6 +28,7 @@ WORKLIST_SECTIONS = (
 
 def _start():
     """Council and viewer for a page; None when there is nothing to show yet."""
+    st.set_page_config(page_title="CSC dashboard", layout="wide")
     source = ui.current_source()
     if source is None or not source.exists:
         ui.no_warehouse(source or data.sources()[0])
@@ -95,6 +96,11 @@ def kpi_trends() -> None:
         "Team", list(team_labels), format_func=lambda t: team_labels[t], key="trend_team"
     )
     kpi = catalogue[catalogue["kpi_code"] == code].iloc[0]
+    available = kpi.get("is_available")
+    if available is not None and pd.notna(available) and not bool(available):
+        st.warning(
+            f"Not supplied tonight (so no figure, not zero): {kpi.get('unavailable_reason') or ''}"
+        )
     series = ui.cached(data.kpi_series, source, code, team).tail(24)
     bench = ui.cached(data.benchmarks, source)
     bench = bench[bench["kpi_code"] == code]
@@ -123,7 +129,10 @@ def kpi_trends() -> None:
     table = pd.DataFrame(
         {
             "Month": series["month_start"].astype(str),
-            "Value": [ui.fmt_value(v, kpi["value_unit"]) for v in series["value"]],
+            "Value": [
+                ui.fmt_value(v, kpi["value_unit"], why)
+                for v, why in zip(series["value"], series["unavailable_reason"], strict=True)
+            ],
             "Numerator/denominator": [
                 ui.fmt_count(n, d)
                 for n, d in zip(series["numerator"], series["denominator"], strict=True)
@@ -193,6 +202,30 @@ def team_page() -> None:
         f"Service area {row['service_area_name']} ({row['service_area_id']}); as at {as_at}."
     )
 
+    night = ui.worklists(source)
+    digest = night.teams.get(team) if night else None
+    counts = digest.counts() if digest else {}
+    st.markdown("#### Work to act on tonight")
+    cols = st.columns(len(WORKLIST_SECTIONS))
+    for col, section in zip(cols, WORKLIST_SECTIONS, strict=True):
+        value = counts.get(section, 0) if night else "no data"
+        note = None
+        if section == "dq_issue" and counts.get("dq_issue_merged"):
+            # each record once: these are listed with the work items above
+            note = f"{counts['dq_issue_merged']} shown with work items"
+        col.metric(
+            ui.SECTION_TITLES[section],
+            value if isinstance(value, str) else int(value),
+            delta=note,
+            delta_color="off",
+            delta_arrow="off",
+        )
+    if night is not None and night.not_supplied:
+        st.caption(
+            "Not supplied in this export (not counted, not zero): "
+            + ", ".join(sorted(night.not_supplied))
+        )
+
     figures = ui.cached(data.team_kpis, source, team)
     st.markdown("#### Figures (latest complete month)")
     if figures.empty:
@@ -205,8 +238,13 @@ def team_page() -> None:
                     "Code": figures["kpi_code"],
                     "Month": figures["month_start"].astype(str),
                     "Value": [
-                        ui.fmt_value(v, u)
-                        for v, u in zip(figures["value"], figures["value_unit"], strict=True)
+                        ui.fmt_value(v, u, why)
+                        for v, u, why in zip(
+                            figures["value"],
+                            figures["value_unit"],
+                            figures["unavailable_reason"],
+                            strict=True,
+                        )
                     ],
                     "Numerator/denominator": [
                         ui.fmt_count(n, d)
@@ -224,20 +262,6 @@ def team_page() -> None:
             key="team_figures",
         )
 
-    night = ui.worklists(source)
-    digest = night.teams.get(team) if night else None
-    counts = digest.counts() if digest else {}
-    st.markdown("#### Work to act on tonight")
-    cols = st.columns(len(WORKLIST_SECTIONS))
-    for col, section in zip(cols, WORKLIST_SECTIONS, strict=True):
-        value = counts.get(section, 0) if night else "no data"
-        col.metric(ui.SECTION_TITLES[section], value if isinstance(value, str) else int(value))
-    if night is not None and night.not_supplied:
-        st.caption(
-            "Not supplied in this export (not counted, not zero): "
-            + ", ".join(sorted(night.not_supplied))
-        )
-
     if not who.may_see_team(team):
         st.info(
             "Child-level worklists are shown to the team's manager and head of service "
@@ -246,7 +270,10 @@ def team_page() -> None:
         return
     for section in WORKLIST_SECTIONS:
         frame = data.worklist_frame(digest.records if digest else [], section)
-        st.markdown(f"##### {ui.SECTION_TITLES[section]}: {len(frame)}")
+        title = ui.SECTION_TITLES[section]
+        if section == "dq_issue":
+            title = "Other data-quality issues to correct (not already listed above)"
+        st.markdown(f"##### {title}: {len(frame)}")
         if len(frame):
             st.dataframe(frame, hide_index=True, width="stretch", key=f"wl_{section}")
     payload = worklist_csv(who, night, team)
@@ -348,6 +375,22 @@ def pipeline() -> None:
         st.warning("Pipeline health is for data engineers and analysts.")
         return
     all_sources = data.sources()
+    tis = data.task_instances()
+    st.markdown("#### Stage durations (Airflow task instances of csc_nightly)")
+    if tis.empty:
+        st.info(
+            "Airflow's metadata database is not reachable from the dashboard (CSC_DASHBOARD_AIRFLOW_DB)."
+        )
+    else:
+        st.dataframe(data.stage_durations(tis), hide_index=True, width="stretch")
+        failed = tis[tis["state"] == "failed"]
+        st.markdown(f"#### Failed tasks: {len(failed)}")
+        if len(failed):
+            st.dataframe(
+                failed[["run_id", "task_id", "map_index", "end_date", "try_number"]].astype(str),
+                hide_index=True,
+                width="stretch",
+            )
     st.markdown("#### Councils")
     st.dataframe(data.health(all_sources), hide_index=True, width="stretch", key="health")
     for s in all_sources:

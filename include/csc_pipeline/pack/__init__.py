@@ -74,14 +74,22 @@ def build_pack(
     atomic_write_text(html_path, render_html(data))
     pdf_path = None
     if pdf:
-        from csc_pipeline.pack.pdf import print_pdf
+        from csc_pipeline.pack.pdf import PdfMissing, chromium_path, print_pdf
 
-        pdf_path = out / f"{stem}.pdf"
-        print_pdf(
-            html_path,
-            pdf_path,
-            f"{data.council_name} · {data.month:%B %Y} · as at {data.as_at:%Y-%m-%d}",
-        )
+        try:
+            chromium_path()
+        except PdfMissing as exc:
+            # A deployment without the PDF printer: the HTML pack (the primary, fully
+            # self-contained file) is written and the night stays a success; the error
+            # is logged and `make run` prints "PDF: not printed".
+            log.error("board pack %s %s: no PDF: %s", la_code, label, exc)
+        else:
+            pdf_path = out / f"{stem}.pdf"
+            print_pdf(
+                html_path,
+                pdf_path,
+                f"{data.council_name} · {data.month:%B %Y} · as at {data.as_at:%Y-%m-%d}",
+            )
     result = PackResult(
         la_code, label, data.as_at.isoformat(), html_path, pdf_path, time.perf_counter() - t0
     )

@@ -23,7 +23,11 @@ FOOTER = (
 
 
 class PdfError(RuntimeError):
-    """Chromium is missing, or the page asked for something outside the file."""
+    """The page asked for something outside the file, or Chromium failed."""
+
+
+class PdfMissing(PdfError):
+    """No chromium binary on this machine (a set-up step, not a data problem)."""
 
 
 @dataclass
@@ -35,7 +39,7 @@ class PageCheck:
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        raise PdfError(
+        raise PdfMissing(
             "chromium is not installed: run `make setup` (it installs Debian's chromium "
             "package) or `apt-get install -y chromium fonts-liberation`"
         )

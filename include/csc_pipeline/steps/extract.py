@@ -61,26 +61,6 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 5_000
 AUDITS = "case_audits"  # a local feed, not an SSD table: extracted when the database has it
 
-# Columns SSD v1.4.5 has and the contract does not (docs/spec/ssd-as-deployed.md),
-# selected so the night's files show what the SSD holds. *_json columns are listed
-# for completeness and are NEVER selected (see is_never_selected).
-SSD_ONLY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ssd_person": (
-        "pers_legacy_id", "pers_upn", "pers_gender", "pers_single_unique_id",
-        "pers_upn_unknown", "pers_send_flag", "pers_is_mother", "pers_nationality",
-    ),
-    "ssd_professionals": ("prof_professional_caseload",),
-    "ssd_cin_episodes": ("cine_referral_source_desc", "cine_referral_outcome_json"),
-    "ssd_cin_assessments": ("cina_assessment_outcome_json",),
-    "ssd_s47_enquiry": ("s47e_s47_outcome_json",),
-    "ssd_initial_cp_conference": ("icpc_icpc_meeting_id", "icpc_icpc_outcome_json"),
-    "ssd_cp_visits": ("cppv_cp_visit_bedroom",),
-    "ssd_cla_episodes": (
-        "clae_cla_placement_id", "clae_cla_id", "clae_cla_last_iro_contact_date",
-        "clae_entered_care_date",
-    ),
-}  # fmt: skip
-
 
 class ExtractConfigError(ConfigError):
     """The council's SSD cannot be read as configured (fix the setting; no retry)."""
@@ -103,9 +83,12 @@ def is_never_selected(column: str) -> bool:
 
 
 def wanted_columns(table: str) -> tuple[str, ...]:
-    """The columns extract asks for, in file order: contract columns, then SSD-only."""
-    names = [c.name for c in contract.TABLES_BY_NAME[table].columns]
-    names += [c for c in SSD_ONLY_COLUMNS.get(table, ()) if c not in names]
+    """The columns extract asks for, in file order: the contract's columns, then the
+    SSD-only columns the contract knows and lands (`Table.landed_ssd_columns`, the one
+    list of docs/spec/ssd-as-deployed.md's columns; JSON and the NHS number are not)."""
+    spec = contract.TABLES_BY_NAME[table]
+    names = list(spec.column_names)
+    names += [c for c in spec.landed_ssd_columns if c not in names]
     return tuple(c for c in names if not is_never_selected(c))
 
 
