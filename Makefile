@@ -19,7 +19,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup chromium run test lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check compose-tools dashboard
+.PHONY: setup chromium run test test-fast lint lint-sql test-dbt-unit bench bench-hub rebuild clean sample compose-check compose-tools dashboard
 
 $(STAMP): requirements.txt constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -48,6 +48,16 @@ test: setup lint-sql compose-tools
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m ruff format --check include tools dags tests bench
 	$(PY) -m pytest -q tests
+
+# Fast feedback (< 60 s): lint, the unit tests (no Airflow run, no dbt build of a night)
+# and every dbt unit test. `make test` stays the whole suite (CI runs it).
+FAST_TESTS := tests/test_layout.py tests/test_report.py tests/test_calendar.py \
+	tests/test_retention.py tests/test_workspace.py tests/test_profile.py \
+	tests/test_kpi_definitions.py tests/test_contract_artifacts.py tests/test_ssd_columns.py
+test-fast: setup
+	$(PY) -m ruff check include tools dags tests bench
+	$(PY) -m pytest -q $(FAST_TESTS)
+	$(PY) tools/dbt_unit_tests.py
 
 lint: setup
 	$(PY) -m ruff check include tools dags tests bench

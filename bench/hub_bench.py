@@ -240,7 +240,6 @@ def cluster_env(exports: Path, var: Path, base: dict) -> dict:
             "CSC_EXPORTS_ROOT": str(exports),
             "CSC_VAR_DIR": str(var),
             "CSC_WAREHOUSE": str(var / "warehouse" / "csc_{la_code}.duckdb"),
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         }
     )
     return env
@@ -271,14 +270,17 @@ def start_cluster(executor: str, exports: Path, var: Path, base: dict, slots: in
     return cluster
 
 
-def stop_cluster(cluster) -> None:
+def stop_cluster(cluster, keep_home: bool = False) -> None:
     from airflow_cluster import drop_database
 
     try:
         cluster.stop()
     finally:
         drop_database(cluster.database)
-        shutil.rmtree(cluster.home, ignore_errors=True)
+        if keep_home:
+            print(f"  (logs kept in {cluster.home})", flush=True)
+        else:
+            shutil.rmtree(cluster.home, ignore_errors=True)
 
 
 def scheduler_night(cluster, date: str, timeout: float) -> dict:
@@ -443,17 +445,19 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
         if reason:
             print(f"  CeleryExecutor skipped: {reason}", flush=True)
             executors = [e for e in executors if e != "CeleryExecutor"]
-    timeout = 600 + 120 * params["la_codes"]
+    timeout = 1800 + 300 * params["la_codes"]  # a ceiling for a loaded machine, not a target
     base = Path(tempfile.mkdtemp(prefix=f"csc-bench-{name}-"))
     results: dict[str, list[dict]] = {e: [] for e in executors}
     rebuilt = None
     try:
         seed_var = base / "seed"
         cluster = start_cluster("LocalExecutor", exports, seed_var, env, slots)
+        ok = False
         try:
             n1 = scheduler_night(cluster, dates[0], timeout)
+            ok = True
         finally:
-            stop_cluster(cluster)
+            stop_cluster(cluster, keep_home=not ok)
         n1["night"] = 1
         n1["date"] = dates[0]
         print(_line(name, "LocalExecutor", n1), flush=True)
@@ -475,10 +479,12 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
                 rebuilt = measure_rebuild(exports, var, env)
             else:
                 cluster = start_cluster(executor, exports, var, env, slots)
+                ok = False
                 try:
                     n2 = scheduler_night(cluster, dates[1], timeout)
+                    ok = True
                 finally:
-                    stop_cluster(cluster)
+                    stop_cluster(cluster, keep_home=not ok)
             n2["night"] = 2
             n2["date"] = dates[1]
             results[executor].append(n2)

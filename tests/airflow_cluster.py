@@ -193,6 +193,9 @@ class AirflowCluster:
             # the DAG's single active-run slot first)
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            # the one api-server of a test deployment on a busy 2-core machine can take
+            # many seconds to answer a task (default 5 s: the task then fails to start)
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         }
         if executor == "CeleryExecutor":
             # The settings of docker-compose.yml's celery profile (broker, results in the

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
+from csc_pipeline import warehouse as wh
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +121,7 @@ def record(
     warehouse: Path, la_code: str, export_date: str, invocation_id: str | None, runs: list[ModelRun]
 ) -> int:
     """Replace the night's rows in meta.model_runs of `warehouse` (the working copy)."""
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.execute("begin")
+    with wh.connect(warehouse) as con, wh.transaction(con):
         con.execute(DDL)
         con.execute(
             f"delete from {TABLE} where la_code = ? and export_date = ?", [la_code, export_date]
@@ -148,9 +146,6 @@ def record(
                 for r in runs
             ],
         )
-        con.execute("commit")
-    finally:
-        con.close()
     return len(runs)
 
 

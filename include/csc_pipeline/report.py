@@ -105,19 +105,47 @@ HEADLINE_KPIS = (
     "CP_REPEAT_EVER_PCT",
     "CP_REPEAT_2Y_PCT",
     "CASELOAD_PER_FTE",
+    "CASELOAD_PER_WORKER",  # headcount figure, labelled so by its catalogue name
+    "AGENCY_RATE",
     "AUDIT_GOOD_PLUS_PCT",
     "AUDIT_DOWNGRADE_PCT",
 )
+# Figures that are a number of cases, not a share (the rest print as percentages).
+COUNT_KPIS = ("CASELOAD_PER_FTE", "CASELOAD_PER_WORKER")
+
+
+def shown_value(code: str, unit: str | None, value, reason: str | None) -> str:
+    """How the summary prints one figure. A figure the council does not supply (no
+    case_audits feed, no agency flags, no FTE) is "not supplied", never 0 or a bare
+    n/a: kpi_headline carries the reason (issue 12, item 4)."""
+    if value is None:
+        if reason:
+            return "not supplied" if str(reason).startswith("not supplied") else "n/a"
+        return "n/a"
+    if code in COUNT_KPIS or (
+        unit and "fraction" not in str(unit).lower() and "pct" not in code.lower()
+    ):
+        return f"{float(value):.1f}"
+    return f"{100 * float(value):.1f}%"
 
 
 def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The Board's headline figures: latest complete month and financial year to date."""
     if not _exists(con, "marts", "kpi_headline"):
         return []
+    columns = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'kpi_headline'"
+        ).fetchall()
+    }
+    reason = "unavailable_reason" if "unavailable_reason" in columns else "null"
     rows = con.execute(
-        """
+        f"""
         select period, strftime(period_start, '%Y-%m-%d'), strftime(period_end, '%Y-%m-%d'),
-               kpi_code, kpi_name, value_unit, numerator, denominator, value, rag
+               kpi_code, kpi_name, value_unit, numerator, denominator, value, rag,
+               {reason} as unavailable_reason
         from marts.kpi_headline
         where team_id is null and kpi_code in (select unnest(?::varchar[]))
         order by period, kpi_code
@@ -127,23 +155,18 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
     out = ["  headline figures (whole council):"]
     order = {code: i for i, code in enumerate(HEADLINE_KPIS)}
     last_period = None
-    for period, start, end, code, name, unit, num, den, value, rag in sorted(
+    for period, start, end, code, name, unit, num, den, value, rag, why in sorted(
         rows, key=lambda r: (r[0], order[r[3]])
     ):
         if period != last_period:
             out.append(f"    {period} ({start} to {end})")
             last_period = period
-        if value is None:
-            shown = "n/a"
-        elif code == "CASELOAD_PER_FTE" or (
-            unit and "fraction" not in str(unit).lower() and "pct" not in code.lower()
-        ):
-            shown = f"{float(value):.1f}"
+        shown = shown_value(code, unit, value, why)
+        if value is None and why:
+            detail = f"({why})"
         else:
-            shown = f"{100 * float(value):.1f}%"
-        out.append(
-            f"      {name:<58}{shown:>8}  ({float(num or 0):g}/{float(den or 0):g}) {rag or ''}"
-        )
+            detail = f"({float(num or 0):g}/{float(den or 0):g}) {rag or ''}"
+        out.append(f"      {name:<58}{shown:>12}  {detail}".rstrip())
     return out
 
 

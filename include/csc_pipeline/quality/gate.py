@@ -71,7 +71,9 @@ def _collect(
     t = time.perf_counter()
     current, previous = load_log(con, night.la_code, night.export_date)
     night.volume = previous
-    present = typed.prepare(con, night.export_date)
+    present, unvalidated = typed.prepare(con, night.export_date)
+    for name, problem in unvalidated.items():
+        night.table_finding("check_error", name, None, problem)
     t = night.timed("prepare", t)
     runner = runner_factory()
     issues_mod.create_hits(con)

@@ -65,7 +65,7 @@ class Outcome:
         return self.columns[0] if self.columns else None
 
 
-def _import_gx():
+def import_gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
@@ -129,7 +129,7 @@ class GXRunner:
     """One ephemeral GX context for one night."""
 
     def __init__(self, docs_path: Path | None, run_name: str) -> None:
-        gx = _import_gx()
+        gx = import_gx()
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.base import (
             DataContextConfig,

@@ -11,10 +11,11 @@ after changing the contract::
 
 Every expectation carries ``meta.rule_id`` (see ``rules.RULES``) and ``meta.columns``
 (the contract columns it reads, so checks on a column missing from the file can be
-skipped). The suites run against the DataFrame built by ``typed.frame_sql``: contract
-columns cleaned like dbt's staging (trimmed, blank -> null, codes and flags upper-cased)
-plus derived typed columns ``<column>__date`` (parsed date) and ``<column>__num``
-(parsed decimal). Run-time values come in as GX suite parameters: ``manifest_rows``,
+skipped). The suites run against the DataFrame built by ``typed.frame`` from dbt
+staging (parse once): contract columns, staging's typed columns under
+``<column>__date`` / ``<column>__num`` and its parse-failure flags under
+``<column>__unparsed``; unparseable dates, flags, codes and decimals are checked on the
+flags, never by parsing again. Run-time values come in as GX suite parameters: ``manifest_rows``,
 ``min_rows`` (volume floor from the previous night) and ``export_date``.
 
 This module does not import GX, so generating and checking suites is fast.
@@ -46,6 +47,9 @@ from csc_pipeline.quality.rules import CRITICAL, EARLIEST_DOB, RULES, WARNING
 
 DATE_SUFFIX = "__date"
 NUM_SUFFIX = "__num"
+# staging's parse-failure flag of a typed column, under the contract column's name
+UNPARSED_SUFFIX = "__unparsed"
+TYPED = ("date", "code", "flag", "flag_na", "decimal")
 
 # Older systems' codes accepted as valid input for a code set (contract.py's legacy maps).
 LEGACY_CODES: dict[tuple[str, ...], dict[str, str]] = {
@@ -107,9 +111,18 @@ def _exp(
     }
 
 
-def _present(column: str) -> dict:
-    """GX 1.x row condition: only rows where the delivered value is not null."""
-    return {"type": "nullity", "column": {"name": column}, "is_null": False}
+def _parsed(rule_id: str, column: str, notes: str) -> dict:
+    """A delivered value dbt staging could type: its parse flag (``_is_invalid`` in
+    staging, ``<column>__unparsed`` in the gate's frame) is false. Parse once: the gate
+    reads the flag, it never parses the value again (docs/architecture.md)."""
+    return _exp(
+        "expect_column_values_to_be_in_set",
+        rule_id,
+        [column],
+        notes + " (parsed by dbt staging; the gate reads its flag)",
+        column=column + UNPARSED_SUFFIX,
+        value_set=[False],
+    )
 
 
 def build_suite(table: Table) -> dict:
@@ -199,14 +212,11 @@ def build_suite(table: Table) -> dict:
         if col.type == "date":
             derived = name + DATE_SUFFIX
             exps.append(
-                _exp(
-                    "expect_column_values_to_not_be_null",
+                _parsed(
                     "date_unparseable",
-                    [name],
+                    name,
                     f"{name} is a real date in an accepted format: "
                     + ", ".join(ACCEPTED_DATE_FORMATS),
-                    column=derived,
-                    row_condition=_present(name),
                 )
             )
             if (table.name, name) in DOB_COLUMNS:
@@ -234,39 +244,26 @@ def build_suite(table: Table) -> dict:
                 )
         elif col.type in ("flag", "flag_na"):
             exps.append(
-                _exp(
-                    "expect_column_values_to_be_in_set",
+                _parsed(
                     "flag_invalid",
-                    [name],
-                    f"{name} is a recognised flag spelling (case-insensitive)",
-                    column=name,
-                    value_set=flag_values(col),
+                    name,
+                    f"{name} is a recognised flag spelling (case-insensitive): "
+                    + ", ".join(flag_values(col)),
                 )
             )
         elif col.type == "code":
             legacy = " (legacy codes accepted)" if col.codes in LEGACY_CODES else ""
             exps.append(
-                _exp(
-                    "expect_column_values_to_be_in_set",
+                _parsed(
                     "code_invalid",
-                    [name],
-                    f"{name} is in its code set{legacy} (case-insensitive)",
-                    column=name,
-                    value_set=accepted_codes(col),
+                    name,
+                    f"{name} is in its code set{legacy}, or a description of a code "
+                    "(case-insensitive)",
                 )
             )
         elif col.type == "decimal":
             derived = name + NUM_SUFFIX
-            exps.append(
-                _exp(
-                    "expect_column_values_to_not_be_null",
-                    "decimal_unparseable",
-                    [name],
-                    f"{name} is a number",
-                    column=derived,
-                    row_condition=_present(name),
-                )
-            )
+            exps.append(_parsed("decimal_unparseable", name, f"{name} is a number"))
             rng = DECIMAL_RANGES.get((table.name, name))
             if rng:
                 rng = dict(rng)

@@ -1,14 +1,25 @@
-"""The night's raw tables, cleaned and parsed once, as DuckDB temp tables.
+"""The night's typed tables, as dbt staging typed them: the gate never parses a value.
 
-``prepare(con, export_date)`` creates on the (read-only) connection, in the temp schema:
+Parse once (docs/architecture.md): dbt staging is the one place a column is typed and
+cleaned, with a per-row flag ``<staging column>_is_invalid`` when a delivered value could
+not be typed (not a date, not a Y/N spelling, not a number, a code that maps to no code
+of its set). The validate step builds staging in the night's working copy first; then
+``prepare(con, export_date)`` creates on the gate's (read-only) connection, in the temp
+schema:
 
-- ``chk_<table>`` for every contract table: ``_source_row``, every warehouse column
-  cleaned as dbt's staging cleans it (``dbt_project/macros/cleaning.sql``: trimmed, blank
-  -> null; codes and flags upper-cased; audit grades with spaces/hyphens as
-  underscores), plus ``<col>__date`` (DATE) for date columns and ``<col>__num``
-  (DOUBLE) for decimals. A value that does not parse is NULL in the derived column while
-  the text is not: that is how the gate finds unparseable values, with exactly the
-  same acceptance rules as dbt, so every record dbt drops from a figure is reported.
+- ``chk_<table>`` for every contract table landed: one row per raw row
+  (``_source_row``), raw LEFT JOIN staging on ``_source_row`` (staging keeps one row per
+  non-blank key; the raw side keeps the blank and duplicated keys the gate reports).
+  Per warehouse column ``c`` (names as in contract.py, so suites, SQL checks and
+  findings name the delivered file's column):
+    ``c``            the staging value (codes normalised, workers/teams resolved, person
+                     ids derived) or, where staging has none, the delivered text trimmed
+                     (for codes upper-cased) so a report can show what was sent;
+                     dates and decimals: the delivered text trimmed;
+    ``c__date``      (dates) staging's DATE;  ``c__num`` (decimals) staging's number;
+    ``c__unparsed``  (dates, codes, flags, decimals) staging's ``_is_invalid`` flag.
+  Which staging model and column hold ``c`` comes from contract.py
+  (``Table.staging_model``, ``Column.staging``): one definition, no copy here.
 - ``wd_cal(d, is_wd, wd_idx)``: a working-day calendar (Mon-Fri minus England bank
   holidays) where ``wd_idx`` counts working days up to and including ``d``, so
   ``working_days_between(a, b) = idx(b) - idx(a)`` (spec/kpis.md) and the n-th working
@@ -24,55 +35,19 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from csc_pipeline.contract import AUDIT_GRADES, NULL_DATES, TABLES, Column, Table
-from csc_pipeline.quality.suites import DATE_SUFFIX, NUM_SUFFIX
+from csc_pipeline import warehouse as wh
+from csc_pipeline.contract import TABLES, Column, Table
+from csc_pipeline.quality.suites import DATE_SUFFIX, NUM_SUFFIX, TYPED, UNPARSED_SUFFIX
 
 CALENDAR_FIRST_YEAR = 2000
 CALENDAR_YEARS_AHEAD = 3
+STAGING_SCHEMA = "staging"
+STAGING_FLAG_SUFFIX = "_is_invalid"  # the staging side of the flag convention
 
-# The same patterns as dbt_project/macros/cleaning.sql (parse_date, parse_decimal).
-ISO_DATE_RE = (
-    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}([.][0-9]{1,7})?)?"
-)
-DMY_DATE_RE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
-# contract.NULL_DATES (1900-01-01) in any accepted format, as staging's parse_date nulls it
-assert NULL_DATES == ("1900-01-01",)
-NULL_DATE_RE = r"1900-0?1-0?1([ T]0?0:0?0:0?0([.]0+)?)?|0?1/0?1/1900"
-DECIMAL_RE = r"([0-9]{1,4}([.][0-9]*)?|[.][0-9]+)"
 
-MACROS = f"""
-create or replace temp macro csc_text(x) as nullif(trim(x), '');
-create or replace temp macro csc_parse_date_(t) as (
-    case
-        when regexp_full_match(t, '{ISO_DATE_RE}') then
-            case when split_part(t, ' ', 2) = ''
-                   or (try_cast(split_part(split_part(t, ' ', 2), ':', 1) as integer) <= 23
-                       and try_cast(split_part(split_part(t, ' ', 2), ':', 2) as integer) <= 59
-                       and try_cast(split_part(split_part(split_part(t, ' ', 2), ':', 3), '.', 1)
-                                    as integer) <= 61)
-                 then try_strptime(split_part(t, ' ', 1), '%Y-%m-%d')::date
-            end
-        when regexp_full_match(t, '{DMY_DATE_RE}') then try_strptime(t, '%d/%m/%Y')::date
-    end
-);
-create or replace temp macro csc_parse_date(t) as csc_parse_date_(replace(t, 'T', ' '));
--- the SSD's "no date" placeholder (contract.NULL_DATES) is a null, not a date
-create or replace temp macro csc_date_text(x) as (
-    case when regexp_full_match(csc_text(x), '{NULL_DATE_RE}') then null else csc_text(x) end
-);
-create or replace temp macro csc_key(x) as
-    nullif(trim(regexp_replace(upper(replace(x, '&', ' AND ')), '[^A-Z0-9]+', ' ', 'g')), '');
-create or replace temp macro csc_mapped(cs, x) as coalesce(
-    map_extract_value((select map(list(source_value), list(code)) from csc_code_map
-                       where code_set = cs), csc_key(x)),
-    case when strpos(csc_key(x), ' ') > 0 then map_extract_value(
-        (select map(list(source_value), list(code)) from csc_code_map
-         where code_set = cs and is_code), split_part(csc_key(x), ' ', 1)) end);
-create or replace temp macro csc_code(cs, x) as coalesce(csc_mapped(cs, x), upper(csc_text(x)));
-create or replace temp macro csc_parse_decimal(t) as (
-    case when regexp_full_match(t, '{DECIMAL_RE}') then try_cast(t as double) end
-);
-"""
+class StagingMissing(RuntimeError):
+    """Staging was not built for the night (or lacks a contract column): the gate
+    validates staging, it does not parse raw itself."""
 
 
 def q(name: str) -> str:
@@ -82,61 +57,7 @@ def q(name: str) -> str:
 
 def lit(value) -> str:
     """A SQL string literal (or NULL)."""
-    if value is None:
-        return "null"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def create_code_map(con: duckdb.DuckDBPyConnection) -> None:
-    """csc_code_map: staging's stg_ref__code_map (the generated seed rows UNION the
-    council's raw.council_code_map, the council's winning), so codes are checked after
-    the same normalisation staging applies (descriptions, leading code tokens)."""
-    from csc_pipeline.contract_artifacts import code_map_rows
-
-    rows = pd.DataFrame(code_map_rows(), columns=["code_set", "source_value", "code", "is_code"])
-    con.register("_shipped_codes", rows)
-    council = (
-        "select lower(trim(code_set)), csc_key(source_value), upper(trim(code)), false, 1 "
-        "from raw.council_code_map"
-        if raw_table_exists(con, "council_code_map")
-        else "select null, null, null, null, 1 where false"
-    )
-    try:
-        con.execute(f"""
-            create or replace temp table csc_code_map as
-            select code_set, source_value, code, is_code from (
-                select *, row_number() over (partition by code_set, source_value order by p) rn
-                from (select code_set, source_value, code, is_code, 2 as p from _shipped_codes
-                      union all {council}) x(code_set, source_value, code, is_code, p)
-                where source_value is not null)
-            where rn = 1
-        """)
-    finally:
-        con.unregister("_shipped_codes")
-
-
-def code_expr(column: Column, source: str) -> str:
-    """A code column normalised as staging's normalise_code does."""
-    return f"csc_code('{column.code_set}', {source})"
-
-
-def clean_expr(column: Column, source: str) -> str:
-    """The cleaned text of a column, as dbt staging cleans it."""
-    text = f"csc_text({source})"
-    if column.type == "date":
-        return f"csc_date_text({source})"
-    if column.type == "code":
-        if column.name == "cine_referral_source_code":  # its description beside it (SystemC)
-            return (
-                f"coalesce(csc_mapped('referral_source', {source}), "
-                f"csc_mapped('referral_source', cine_referral_source_desc), upper(csc_text({source})))"
-            )
-        return code_expr(column, source)
-    if column.type in ("code", "flag", "flag_na"):
-        text = f"upper({text})"
-        if column.codes == AUDIT_GRADES:
-            text = f"replace(replace({text}, ' ', '_'), '-', '_')"
-    return text
+    return wh.sql_literal(value)
 
 
 def chk(table: str) -> str:
@@ -144,49 +65,112 @@ def chk(table: str) -> str:
 
 
 def raw_table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?",
-            [table],
+    return wh.table_exists(con, "raw", table)
+
+
+def _staging_columns(con: duckdb.DuckDBPyConnection, model: str) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [STAGING_SCHEMA, model],
+        ).fetchall()
+    }
+
+
+def column_selects(column: Column, staged: set[str]) -> list[str]:
+    """The chk_ columns of one contract column (see the module docstring)."""
+    name = q(column.name)
+    text = f"nullif(trim(r.{name}), '')"
+    s = column.staging
+    if not s:  # not carried by staging (never typed): the delivered text
+        return [f"{text} as {name}"]
+    if s not in staged:
+        raise StagingMissing(f"staging has no column {s} (contract column {column.name})")
+    value = f"s.{q(s)}"
+    out = []
+    if column.type == "date":
+        out += [f"{text} as {name}", f"{value}::date as {q(column.name + DATE_SUFFIX)}"]
+    elif column.type == "decimal":
+        out += [f"{text} as {name}", f"{value}::double as {q(column.name + NUM_SUFFIX)}"]
+    elif column.type in ("flag", "flag_na"):
+        out.append(f"upper({text}) as {name}")
+    elif column.type == "code":
+        out.append(f"coalesce({value}::varchar, upper({text})) as {name}")
+    else:
+        out.append(f"coalesce({value}::varchar, {text}) as {name}")
+    if column.type in TYPED:
+        flag = s + STAGING_FLAG_SUFFIX
+        if flag not in staged:
+            raise StagingMissing(f"staging has no flag {flag} (contract column {column.name})")
+        out.append(f"coalesce(s.{q(flag)}, false) as {q(column.name + UNPARSED_SUFFIX)}")
+    return out
+
+
+def create_checked_table(
+    con: duckdb.DuckDBPyConnection, table: Table, export_date: str | None = None
+) -> str | None:
+    """chk_<table>: raw rows joined to their staging row (no value parsed here).
+
+    Returns None, or why staging could not be read (its model was not built: dbt failed
+    upstream, e.g. on a table missing from raw). Then chk_<table> holds the delivered
+    text only, typed columns null and no flags, and the gate reports the table as not
+    validated (check_error, critical): a night that cannot be validated is not
+    published."""
+    model = table.staging_model
+    staged = _staging_columns(con, model) if model else set()
+    problem = None
+    if model and not staged:
+        problem = (
+            f"staging.{model} was not built (dbt failed before it), so the values of "
+            f"{table.file_name} could not be validated"
+        )
+    elif model and export_date and "_export_date" in staged:
+        stale = con.execute(
+            f"select count(*) from {STAGING_SCHEMA}.{q(model)} s anti join raw.{q(table.name)} r "
+            "on r._source_row = s._source_row and r._export_date is not distinct from s._export_date"
         ).fetchone()[0]
-    )
-
-
-# Columns the SSD leaves empty or omits on some systems, completed as staging completes
-# them (contract Column.derivable; docs/architecture.md): Mosaic's worker id is
-# prof_staff_id, and its involvements / visits carry no person id (taken from the
-# referral / the plan). Run after every chk_* table exists.
-DERIVE_SQL = (
-    """update chk_ssd_professionals set prof_professional_id = prof_staff_id
-       where prof_professional_id is null""",
-    """update chk_ssd_involvements as i set invo_person_id = e.person_id
-       from (select cine_referral_id, min(cine_person_id) as person_id
-             from chk_ssd_cin_episodes group by 1) as e
-       where i.invo_person_id is null and e.cine_referral_id = i.invo_referral_id""",
-    """update chk_ssd_cp_visits as v set cppv_person_id = p.person_id
-       from (select cppl_cp_plan_id, min(cppl_person_id) as person_id
-             from chk_ssd_cp_plans group by 1) as p
-       where v.cppv_person_id is null and p.cppl_cp_plan_id = v.cppv_cp_plan_id""",
-)
-
-
-def create_checked_table(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    """chk_<table>: cleaned text first, then the typed columns parsed from it (one parse
-    per value: nesting the macros made the planner's expressions explode)."""
-    cols, typed_cols = ["_source_row"], ["*"]
+        if stale:  # rows raw does not hold: a previous night's table dbt did not rebuild
+            problem = (
+                f"staging.{model} holds another night's rows (dbt did not rebuild it), "
+                f"so the values of {table.file_name} could not be validated"
+            )
+    cols = ["r._source_row"]
     for column in table.columns:
         if column.name not in table.warehouse_columns:
             continue
-        src = q(column.name)
-        cols.append(f"{clean_expr(column, src)} as {src}")
-        if column.type == "date":
-            typed_cols.append(f"csc_parse_date({src}) as {q(column.name + DATE_SUFFIX)}")
-        elif column.type == "decimal":
-            typed_cols.append(f"csc_parse_decimal({src}) as {q(column.name + NUM_SUFFIX)}")
+        if problem:
+            cols += _unvalidated(column)
+            continue
+        try:
+            cols += column_selects(column, staged)
+        except StagingMissing as exc:
+            raise StagingMissing(f"staging.{model}: {exc}") from None
+    source = f"raw.{q(table.name)} r"
+    if not problem and model:
+        # one staging row per source row (a model that attaches rows may repeat one)
+        source += (
+            f" left join (select * from {STAGING_SCHEMA}.{q(model)} qualify row_number() "
+            "over (partition by _source_row order by _source_row) = 1) s "
+            "on s._source_row = r._source_row"
+        )
     con.execute(
-        f"create or replace temp table {chk(table.name)} as "
-        f"select {', '.join(typed_cols)} from (select {', '.join(cols)} from raw.{q(table.name)})"
+        f"create or replace temp table {chk(table.name)} as select {', '.join(cols)} from {source}"
     )
+    return problem
+
+
+def _unvalidated(column: Column) -> list[str]:
+    name = q(column.name)
+    out = [f"nullif(trim(r.{name}), '') as {name}"]
+    if column.type == "date":
+        out.append(f"null::date as {q(column.name + DATE_SUFFIX)}")
+    elif column.type == "decimal":
+        out.append(f"null::double as {q(column.name + NUM_SUFFIX)}")
+    if column.type in TYPED and column.staging:
+        out.append(f"false as {q(column.name + UNPARSED_SUFFIX)}")
+    return out
 
 
 def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
@@ -212,28 +196,23 @@ def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
         con.unregister("_bank_holidays")
 
 
-def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> list[str]:
-    """Create the macros, chk_* tables and calendar; returns the tables present in raw."""
-    con.execute(MACROS.split("create or replace temp macro csc_mapped")[0])
-    create_code_map(con)
-    con.execute(MACROS)
-    present = []
+def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> tuple[list[str], dict[str, str]]:
+    """Create the chk_* tables and the calendar. Returns the tables present in raw and,
+    per table, why its staging could not be read (see create_checked_table)."""
+    present, unvalidated = [], {}
     for table in TABLES:
         if raw_table_exists(con, table.name):
-            create_checked_table(con, table)
+            problem = create_checked_table(con, table, export_date)
+            if problem:
+                unvalidated[table.name] = problem
             present.append(table.name)
-    for sql in DERIVE_SQL:
-        try:
-            con.execute(sql)
-        except duckdb.CatalogException:  # a table it needs was not landed
-            pass
     create_calendar(con, export_date)
-    return present
+    return present, unvalidated
 
 
 def frame(con: duckdb.DuckDBPyConnection, table: Table, columns: list[str]) -> pd.DataFrame:
-    """The DataFrame GX validates: the given delivered columns (cleaned) and their derived
-    typed columns, indexed by ``_source_row`` so GX reports source rows directly.
+    """The DataFrame GX validates: the given delivered columns, their typed columns and
+    parse flags, indexed by ``_source_row`` so GX reports source rows directly.
 
     Dates become nanosecond timestamps (GX compares those vectorised); values outside
     that range (years before 1678 or after 2261) are clamped to its ends, which keeps
@@ -252,6 +231,8 @@ def frame(con: duckdb.DuckDBPyConnection, table: Table, columns: list[str]) -> p
             )
         elif column.type == "decimal":
             selects.append(q(name + NUM_SUFFIX))
+        if column.type in TYPED and column.staging:
+            selects.append(q(name + UNPARSED_SUFFIX))
     df = con.execute(
         f"select {', '.join(selects)} from {chk(table.name)} order by _source_row"
     ).df()

@@ -1,4 +1,6 @@
-"""build: dbt builds the marts in the working copy.
+"""build: dbt builds everything after staging (intermediate, marts, snapshots) in the
+working copy. Seeds and staging were built (and validated by the gate) in the validate
+step, so they are not built twice.
 
 dbt unit tests pin the definitions, not the night's data: CI runs them
 (tests/test_pipeline_e2e.py, make test-fast), the nightly build skips them.
@@ -13,7 +15,7 @@ from csc_pipeline import workspace
 from csc_pipeline.config import Settings
 from csc_pipeline.steps.discover import night_of
 
-NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit"]
+NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit", "resource_type:seed", "path:models/staging"]
 
 
 def run(ref: dict, cfg: Settings | None = None) -> dict:
