@@ -299,7 +299,7 @@ def save_kpis(var: Path, size: str, night: int, date: str, label: str) -> Path:
     """
     import duckdb
 
-    out = KPI_DIR / label / f"{size}_night{night}.csv"
+    out = KPI_DIR / label / f"{size}_night{night}.csv.gz"
     out.parent.mkdir(parents=True, exist_ok=True)
     src = next((var / "parquet").glob(f"*/{date}/kpi_monthly.parquet"))
     con = duckdb.connect()
@@ -308,7 +308,7 @@ def save_kpis(var: Path, size: str, night: int, date: str, label: str) -> Path:
         cols = ", ".join(f'"{c}"' for c in rel.columns)
         target = str(out).replace("'", "''")
         con.execute(
-            f"copy (select * from read_parquet('{src}') order by {cols}) to '{target}' (header)"
+            f"copy (select * from read_parquet('{src}') order by {cols}) to '{target}' (header, compression gzip)"
         )
     finally:
         con.close()
