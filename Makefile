@@ -57,7 +57,7 @@ FAST_TESTS := tests/test_layout.py tests/test_report.py tests/test_calendar.py \
 test-fast: setup
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m pytest -q $(FAST_TESTS)
-	$(PY) tools/dbt_unit_tests.py
+	$(PY) -m dev.dbt_unit_tests
 
 lint: setup
 	$(PY) -m ruff check include tools dags tests bench

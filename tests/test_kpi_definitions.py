@@ -44,7 +44,12 @@ def test_catalogue_rows_are_complete():
     for code, row in rows.items():
         assert row["kpi_type"] in {"FLOW", "STOCK", "AS_AT"}, code
         assert row["higher_is_better"] in {"true", "false"}, code
-        assert row["requires_feed"] in {"", "case_audits", "fte", "agency_flags"}, code
+        assert set(row["requires_feed"].split()) <= {
+            "case_audits",
+            "fte",
+            "agency_flags",
+            "case_holders",
+        }, code
         assert row["spec_link"].startswith("docs/spec/kpis.md"), code
         assert (PROJECT_ROOT / row["spec_link"].split("#")[0]).is_file(), code
         assert bool(row["target"]) == bool(row["amber_tolerance"]), code

@@ -150,3 +150,26 @@ def test_warehouse_helper(tmp_path):
     (tmp_path / "n1").mkdir()
     warehouse.atomic_symlink(tmp_path / "latest", "n1")
     assert (tmp_path / "latest").resolve() == tmp_path / "n1"
+
+
+def test_every_module_and_script_the_makefile_runs_exists():
+    """`$(PY) -m <module>` and `$(PY) <script>.py` in the Makefile resolve to files of the
+    repository (two streams once deleted each other's copy of the dbt unit-test tool and
+    left `make test-fast` pointing at nothing)."""
+    import re
+
+    makefile = (REPO / "Makefile").read_text()
+    roots = (REPO / "include", REPO / "tools", REPO)
+    missing = []
+    for module in re.findall(r"\$\(PY\) -m ([\w.]+)", makefile):
+        if module.split(".")[0] in {"pip", "pytest", "ruff", "sqlfluff", "playwright"}:
+            continue
+        rel = module.replace(".", "/")
+        if not any(
+            (r / f"{rel}.py").is_file() or (r / rel / "__main__.py").is_file() for r in roots
+        ):
+            missing.append(module)
+    for script in re.findall(r"\$\(PY\) ([\w/]+\.py)", makefile):
+        if not (REPO / script).is_file():
+            missing.append(script)
+    assert not missing, missing

@@ -30,10 +30,10 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, TABLES_BY_NAME, Table
+from csc_pipeline.contract import TABLES_BY_NAME, Table
 from csc_pipeline.quality.rules import EARLIEST_DOB
 from csc_pipeline.quality.suites import ACCEPTED_DATE_FORMATS, DATE_SUFFIX, NUM_SUFFIX
-from csc_pipeline.quality.typed import chk, lit, q
+from csc_pipeline.quality.typed import chk, is_case_holder_sql, lit, q
 
 PERSON_REF = "ssd_person.pers_person_id"
 TEAM_REF = "ssd_department.dept_team_id"
@@ -231,7 +231,7 @@ def create_allocations(con: duckdb.DuckDBPyConnection, export_date: str) -> None
                                 i.invo_involvements_id desc, p.prof_professional_department) as rn
             from chk_ssd_involvements i
             left join chk_ssd_professionals p on p.prof_professional_id = i.invo_professional_id
-            where upper(i.invo_professional_role_id) in ({", ".join(lit(r) for r in CASE_HOLDER_ROLE_CODES)})
+            where {is_case_holder_sql("i.invo_professional_role_id")}
               and i.invo_person_id is not null
               and i.invo_involvement_start_date__date <= {d}
               and (i.invo_involvement_end_date__date is null or i.invo_involvement_end_date__date > {d})

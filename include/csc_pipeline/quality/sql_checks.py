@@ -13,7 +13,7 @@ description; results go to the ``dq_hits`` temp table like the GX findings.
   held after 15 working days (NFA enquiries excluded). (8925, plan end before start, is a
   GX column-pair expectation in the ssd_cp_plans suite.)
 - ``caseload_over_50``: a worker holding more than 50 children per FTE on the export
-  date (ALLOCATED CASE WORKER allocations, each child counted once per worker), as the
+  date (case-holder allocations: shipped and council role codes, each child counted once per worker), as the
   DfE flags in the workforce census.
 
 Working days use ``wd_cal`` (see ``typed``): working_days_between(a, b) = idx(b) - idx(a);
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, FLAG_TRUE, TABLES, TABLES_BY_NAME
+from csc_pipeline.contract import FLAG_TRUE, TABLES, TABLES_BY_NAME
 from csc_pipeline.quality.issues import day_sql, entity, ref_sql
 from csc_pipeline.quality.rules import (
     ASSESSMENT_WORKING_DAYS,
@@ -36,7 +36,7 @@ from csc_pipeline.quality.rules import (
     MAX_CHILDREN_PER_FTE,
 )
 from csc_pipeline.quality.suites import DATE_SUFFIX, NUM_SUFFIX
-from csc_pipeline.quality.typed import chk, lit, q
+from csc_pipeline.quality.typed import chk, is_case_holder_sql, lit, q
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def census_checks(export_date: str) -> list[SqlCheck]:
             with held as (
                 select distinct invo_professional_id as worker_id, invo_person_id as person_id
                 from {chk("ssd_involvements")}
-                where upper(invo_professional_role_id) in ({", ".join(lit(r) for r in CASE_HOLDER_ROLE_CODES)})
+                where {is_case_holder_sql("invo_professional_role_id")}
                   and invo_person_id is not null
                   and {_d("invo_involvement_start_date")} <= {d}
                   and ({_d("invo_involvement_end_date")} is null or {_d("invo_involvement_end_date")} > {d})

@@ -196,6 +196,38 @@ def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
         con.unregister("_bank_holidays")
 
 
+def code_key_sql(expression: str) -> str:
+    """contract.code_key in SQL (dbt_project/macros/cleaning.sql ``code_key``, same rule)."""
+    return (
+        f"nullif(trim(regexp_replace(upper(replace({expression}, '&', ' AND ')), "
+        "'[^A-Z0-9]+', ' ', 'g')), '')"
+    )
+
+
+def create_case_holder_roles(con: duckdb.DuckDBPyConnection) -> None:
+    """case_holder_roles(role_code): the shipped case-holder role codes and the council's
+    own (raw.council_role_codes, from its profile), as code keys: the set staging's
+    ``is_case_holder_role`` uses (stg_ref__role_codes), so the gate's caseload checks
+    count the allocations the marts count."""
+    from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, code_key
+
+    shipped = " union ".join(f"select {lit(code_key(c))}" for c in CASE_HOLDER_ROLE_CODES)
+    council = (
+        f" union select {code_key_sql('role_code')} from raw.council_role_codes"
+        if raw_table_exists(con, "council_role_codes")
+        else ""
+    )
+    con.execute(
+        "create or replace temp table case_holder_roles as select * from "
+        f"({shipped}{council}) t(role_code) where role_code is not null"
+    )
+
+
+def is_case_holder_sql(expression: str) -> str:
+    """SQL: the role in `expression` is a case holder's (needs case_holder_roles)."""
+    return f"{code_key_sql(expression)} in (select role_code from case_holder_roles)"
+
+
 def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> tuple[list[str], dict[str, str]]:
     """Create the chk_* tables and the calendar. Returns the tables present in raw and,
     per table, why its staging could not be read (see create_checked_table)."""
@@ -207,6 +239,7 @@ def prepare(con: duckdb.DuckDBPyConnection, export_date: str) -> tuple[list[str]
                 unvalidated[table.name] = problem
             present.append(table.name)
     create_calendar(con, export_date)
+    create_case_holder_roles(con)
     return present, unvalidated
 
 

@@ -9,6 +9,10 @@
 --   fte           supplied when at least one worker has an FTE above 0
 --   agency_flags  supplied when at least one worker has an agency flag (SSD's
 --                 prof_agency_worker_flag is NULL in every system as deployed)
+--   case_holders  supplied when at least one involvement has a case-holder role code
+--                 (shipped or the council's: stg_ssd__involvements.is_case_holder_role).
+--                 A system whose role codes we do not recognise (Eclipse writes local
+--                 relationship classes) would otherwise show caseloads of 0.
 {%- set load_log_relation = source('meta', 'load_log') -%}
 {#- in a unit test the source is a fixture CTE (no schema); outside the pipeline the table may not exist -#}
 {%- set has_load_log = not execute or load_log_relation.schema is none
@@ -18,6 +22,10 @@ with
 
 professionals as (
     select * from {{ ref('stg_ssd__professionals') }}
+),
+
+involvements as (
+    select * from {{ ref('stg_ssd__involvements') }}
 ),
 
 {% if has_load_log -%}
@@ -62,10 +70,22 @@ workforce as (
     from professionals
 ),
 
+case_holders as (
+    select
+        'case_holders' as feed,
+        count(case when is_case_holder_role then 1 end) > 0 as is_supplied,
+        'not available: no involvement has a recognised case-holder role code '
+        || '(invo_professional_role_id); add the council''s code to its profile (extra_role_codes)'
+            as reason_if_absent
+    from involvements
+),
+
 feeds as (
     select * from case_audits
     union all
     select * from workforce
+    union all
+    select * from case_holders
 )
 
 select

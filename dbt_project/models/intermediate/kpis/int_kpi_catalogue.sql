@@ -1,7 +1,9 @@
 -- The KPI catalogue (seed kpi_catalogue) with, per indicator, whether the feed it needs
 -- was supplied in this night (int_feed_availability): unavailable_reason is null when
 -- the figure can be computed, else why not ("not supplied: ..."). An indicator that
--- needs no optional feed is always available.
+-- needs no optional feed is always available. requires_feed may name several feeds,
+-- space-separated ("case_holders fte"): the figure needs all of them, and the reason
+-- lists every one missing.
 with
 
 catalogue as (
@@ -25,7 +27,21 @@ select
     catalogue.denominator_definition,
     catalogue.spec_reference,
     catalogue.spec_link,
-    feeds.unavailable_reason,
-    feeds.unavailable_reason is null as is_available
+    string_agg(feeds.unavailable_reason, '; ' order by feeds.feed) as unavailable_reason,
+    count(feeds.unavailable_reason) = 0 as is_available
 from catalogue
-left join feeds on feeds.feed = catalogue.requires_feed
+left join feeds
+    on (' ' || catalogue.requires_feed || ' ') like ('% ' || feeds.feed || ' %')
+group by
+    catalogue.kpi_code,
+    catalogue.kpi_name,
+    catalogue.kpi_type,
+    catalogue.value_unit,
+    catalogue.higher_is_better,
+    catalogue.target,
+    catalogue.amber_tolerance,
+    catalogue.requires_feed,
+    catalogue.numerator_definition,
+    catalogue.denominator_definition,
+    catalogue.spec_reference,
+    catalogue.spec_link
