@@ -380,9 +380,11 @@ def test_worker_killed_mid_build_is_detected_and_the_night_published_once(hub):
                 "and map_index = %s and state = 'running'",
                 (DAG_ID, run_id, index),
             )
-            # mid-build (4 s in), and the build is all that worker runs just then, so the
-            # kill loses exactly this task (what other tasks a lost worker takes with it
-            # depends on timing; each is retried the same way)
+            # mid-build (4 s in). Preferably the build is all that worker runs just then,
+            # so the kill loses exactly this task; when the worker stays busy with other
+            # councils' tasks (a loaded machine) it is killed anyway 10 s into the build:
+            # what else a lost worker takes with it is retried the same way, and the
+            # assertions below hold for any council's lost task.
             others = (
                 rows
                 and cluster.sql(
@@ -392,7 +394,12 @@ def test_worker_killed_mid_build_is_detected_and_the_night_published_once(hub):
                     (DAG_ID, run_id, rows[0][0], index),
                 )[0][0]
             )
-            if rows and rows[0][0] and rows[0][2] > timedelta(seconds=4) and not others:
+            if (
+                rows
+                and rows[0][0]
+                and rows[0][2] > timedelta(seconds=4)
+                and (not others or rows[0][2] > timedelta(seconds=10))
+            ):
                 killed["worker"] = rows[0][0]
                 killed["pids"] = cluster.kill_component(rows[0][0])
                 killed["at"] = time.monotonic()

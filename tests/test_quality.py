@@ -938,3 +938,43 @@ def test_heavy_row_fault_is_a_broken_extract(fault_exports, tmp_path):
     assert "e.g. row " in message and "(id " in message
     con = duckdb.connect(str(warehouse), read_only=True)
     assert con.execute("select count(*) from dq.dq_issues").fetchone()[0] == 0
+
+
+def test_quarantined_night_has_its_own_dq_page(fault_exports, tmp_path, monkeypatch):
+    """validate on a broken night: quarantined, nothing published, and the night gets its
+    own self-contained data-quality page saying why (issue 13: a quarantined night is
+    where a team manager most needs to see which records stopped it)."""
+    from csc_pipeline import dq_page
+    from csc_pipeline.config import settings
+    from csc_pipeline.steps import discover, land, validate
+    from csc_pipeline.steps.errors import NightQuarantined
+
+    root = fault_exports("unparseable_date=0.2")
+    for key, value in {
+        "CSC_EXPORTS_ROOT": str(root),
+        "CSC_WAREHOUSE": str(tmp_path / "wh" / "csc.duckdb"),
+        "CSC_VAR_DIR": str(tmp_path / "var"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    cfg = settings()
+    last = sorted(p.name for p in (root / LA).iterdir() if p.is_dir())[-1]
+    ref = land.run(discover.select_night(LA, last, cfg=cfg), cfg)
+    with pytest.raises(NightQuarantined) as err:
+        validate.run(ref, cfg)
+    page = dq_page.page_path(cfg.var_dir, LA, last)
+    assert str(page) in str(err.value)
+    html = page.read_text(encoding="utf-8")
+    assert "This night was quarantined: nothing was published" in html
+    assert "quarantined (nothing published)" in html
+    assert "ssd_cin_assessments.csv" in html and "date_unparseable" in html
+    assert "http://" not in html and "https://" not in html  # renders offline
+    assert not Path(ref["work"]).exists()  # the working copy is gone
+    published = Path(ref["warehouse"])
+    if published.exists():  # nothing of this night was published
+        con = duckdb.connect(str(published), read_only=True)
+        try:
+            assert not con.execute(
+                "select count(*) from meta.nights where export_date = ?", [last]
+            ).fetchone()[0]
+        finally:
+            con.close()

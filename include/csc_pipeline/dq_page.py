@@ -177,10 +177,16 @@ def render(context: dict) -> str:
 
 
 def write_page(warehouse: Path, la_code: str, export_date: str, var_dir: Path) -> Path:
-    """Render the night's data-quality page from the published warehouse; return its path."""
+    """Render the night's data-quality page from a warehouse (the published one; for a
+    quarantined night, its working copy before it is discarded); return its path."""
     with connect(warehouse, read_only=True) as con:
         context = gather(con, la_code, export_date)
     context["quarantined"] = quarantined(var_dir, la_code)
+    # a quarantined night has a page of its own: what stopped it, then every finding
+    this_night = [q for q in context["quarantined"] if q["export_date"] == export_date]
+    context["this_night_quarantined"] = this_night[0] if this_night else None
+    if this_night:
+        context["status"] = "quarantined (nothing published)"
     context["generated"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     docs = var_dir / "dq_docs" / la_code / export_date / "index.html"
     context["data_docs"] = str(docs) if docs.exists() else ""

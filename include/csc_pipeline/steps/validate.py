@@ -51,6 +51,19 @@ def _import_gx_meanwhile() -> threading.Thread:
     return thread
 
 
+def _quarantined_night_page(work: Path, night, cfg: Settings) -> Path | str:
+    """The quarantined night's own data-quality page (every finding, by rule and team),
+    rendered from the working copy's dq.* before the copy is discarded: the one place a
+    team manager sees which records stopped the night. Never fatal: the quarantine
+    report is the record."""
+    from csc_pipeline import dq_page
+
+    try:
+        return dq_page.write_page(work, night.la_code, night.export_date, cfg.var_dir)
+    except Exception as exc:  # noqa: BLE001 - the page is a courtesy; the quarantine stands
+        return f"not written ({type(exc).__name__}: {exc})"
+
+
 def run(ref: dict, cfg: Settings | None = None) -> dict:
     from csc_pipeline.quality.gate import format_critical_message, run_gate
 
@@ -72,16 +85,19 @@ def run(ref: dict, cfg: Settings | None = None) -> dict:
         Path(ref["work"]), night.la_code, night.export_date, night.path, cfg.dq_docs_dir
     )
     if result.is_quarantined:
-        workspace.discard(warehouse, night.export_date)
         message = format_critical_message(result)
-        report = quarantine.quarantine(
-            cfg.var_dir,
-            night,
-            stage="validation",
-            message=message,
-            findings=[f.as_dict() for f in result.critical],
-        )
-        raise NightQuarantined(f"{message}\n(report: {report})")
+        try:
+            report = quarantine.quarantine(
+                cfg.var_dir,
+                night,
+                stage="validation",
+                message=message,
+                findings=[f.as_dict() for f in result.critical],
+            )
+            page = _quarantined_night_page(Path(ref["work"]), night, cfg)
+        finally:
+            workspace.discard(warehouse, night.export_date)
+        raise NightQuarantined(f"{message}\n(report: {report}; data-quality page: {page})")
     if staging_error is not None:  # not the data's fault as far as the gate can tell
         workspace.discard(warehouse, night.export_date)
         raise staging_error
