@@ -55,6 +55,7 @@ STAGES = {
     "build": "dbt_build",
     "publish": "publish",
     "alerts": "alerts",
+    "board_pack": "board_pack",  # after publish: the Board pack (HTML + PDF) and DQ page
 }
 STAGE_COLS = list(STAGES.values())
 
@@ -460,6 +461,7 @@ def print_table(results: list[dict], imports: dict) -> None:
         "dbt",
         "publ",
         "alerts",
+        "pack",
         "airflow",
         "total",
         "proc",
@@ -468,7 +470,7 @@ def print_table(results: list[dict], imports: dict) -> None:
         "floor",
         "x floor",
     ]
-    widths = [8, 5, 10, 7, 7, 7, 7, 7, 8, 7, 7, 9, 7, 6, 8]
+    widths = [8, 5, 10, 7, 7, 7, 7, 7, 7, 8, 7, 7, 9, 7, 6, 8]
     line = " ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))
     print("\n" + line + "\n" + "-" * len(line))
     for res in results:
@@ -483,6 +485,7 @@ def print_table(results: list[dict], imports: dict) -> None:
                 _f(s["dbt_build"]),
                 _f(s["publish"]),
                 _f(s["alerts"]),
+                _f(s.get("board_pack")),
                 _f(n["airflow_overhead_s"]),
                 _f(n["total_s"]),
                 _f(n["process_wall_s"]),

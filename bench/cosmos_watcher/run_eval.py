@@ -1,6 +1,10 @@
 """Measure astronomer-cosmos' WATCHER mode against the project's single build task.
 
+    .venv/bin/pip install -r bench/cosmos_watcher/requirements.txt -c constraints.txt
     PYTHONPATH=include:tools:tests .venv/bin/python bench/cosmos_watcher/run_eval.py
+
+(cosmos is not a runtime dependency: the evaluation rejected it, and its Airflow plugin
+would load in every scheduler, worker and task process; docs/per-model-visibility.md.)
 
 Under a real Airflow deployment (tests/airflow_cluster.py: api-server, scheduler,
 dag-processor, triggerer on PostgreSQL, LocalExecutor, parallelism 4) the same council
