@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -95,8 +96,12 @@ def test_dag_files_do_no_heavy_work_at_import():
             f"runpy.run_path({str(path)!r})\n"
             "print('\\n'.join(sorted(set(sys.modules) - before)))"
         )
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "tools")]),
+        }
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
         )
         loaded = out.stdout.split()
         offenders = [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
