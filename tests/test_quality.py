@@ -978,3 +978,32 @@ def test_quarantined_night_has_its_own_dq_page(fault_exports, tmp_path, monkeypa
             ).fetchone()[0]
         finally:
             con.close()
+
+
+@pytest.mark.parametrize("council_code", [False, True])
+def test_caseload_check_counts_the_councils_own_case_holder_role(tmp_path, council_code):
+    """Every allocation carries a local role code (as Eclipse writes): with the code in
+    the council's profile, the gate's caseload check counts it as the marts do
+    (stg_ssd__involvements.is_case_holder_role); without it, nothing is a caseload."""
+    from csc_pipeline.profile import CouncilProfile
+
+    rows = base_rows()
+    for invo in rows["ssd_involvements"]:
+        invo["invo_professional_role_id"] = "Key Worker (local)"
+    for pro in rows["ssd_professionals"]:
+        if pro["prof_professional_id"] == "W2":
+            pro["prof_full_time_equivalency"] = "0.3"  # 20 children / 0.3 FTE > 50
+    night = write_night(tmp_path / "exports", EXPORT, rows)
+    warehouse = tmp_path / "warehouse.duckdb"
+    profile = CouncilProfile(
+        la_code=LA, extra_role_codes=("KEY WORKER LOCAL",) if council_code else ()
+    )
+    land_night(warehouse, night, profile=profile)
+    result = gate(warehouse, LA, night.export_date, night.path, tmp_path / "dq_docs")
+    over = [f for f in result.warnings if f.rule_id == "caseload_over_50"]
+    if council_code:
+        assert [f.table for f in over] == ["ssd_professionals"]
+        rows_ = [i for i in issues(warehouse) if i["rule_id"] == "caseload_over_50"]
+        assert [i["record_id"] for i in rows_] == ["W2"]
+    else:
+        assert not over
