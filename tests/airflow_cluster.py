@@ -23,9 +23,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from airflow_api import AirflowRestClient
 
 PG_HOST = os.environ.get("CSC_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("CSC_TEST_PG_PORT", "5432"))
@@ -132,7 +132,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class AirflowCluster:
+class AirflowCluster(AirflowRestClient):
     """Start with start(), stop with stop() (always, in a finally or fixture teardown).
 
     executor "LocalExecutor" (tasks run under the scheduler, plus a triggerer) or
@@ -395,101 +395,19 @@ class AirflowCluster:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", f"Bearer {token}")
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read() or b"null")
+    @property
+    def api_base(self) -> str:
+        return self.url
 
-    def wait_for_api(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                self._request("GET", "/api/v2/version")
-                return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(1)
-        raise TimeoutError(f"api-server did not answer in {timeout}s\n{self.log_tails()}")
+    def diagnostics(self) -> str:
+        return self.log_tails()
 
-    def token(self, fresh: bool = False) -> str:
-        if fresh or not getattr(self, "_token", None):
-            body = {"username": "admin", "password": self.admin_password}
-            self._token = self._request("POST", "/auth/token", body)["access_token"]
-        return self._token
-
-    def api(self, method: str, path: str, body: dict | None = None, tries: int = 4):
-        """A REST call as the admin. A busy api-server (a loaded CI machine) may time out:
-        reads and idempotent updates are tried again; an expired token is renewed."""
-        for attempt in range(1, tries + 1):
-            try:
-                return self._request(method, path, body, token=self.token())
-            except urllib.error.HTTPError as exc:
-                if exc.code != 401 or attempt == tries:
-                    raise
-                self.token(fresh=True)
-            except (urllib.error.URLError, TimeoutError, ConnectionError):
-                if method == "POST" or attempt == tries:
-                    raise
-                time.sleep(2 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> dict:
-        """Until the dag-processor has parsed the DAG into the metadata DB."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                return self.api("GET", f"/api/v2/dags/{dag_id}")
-            except urllib.error.HTTPError as exc:
-                last = exc
-                time.sleep(2)
-        raise TimeoutError(f"DAG {dag_id} not parsed in {timeout}s ({last})\n{self.log_tails()}")
-
-    def trigger(self, dag_id: str, conf: dict) -> str:
-        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        run = self.api(
-            "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf}
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        """From the metadata DB: no dependency on the api-server while waiting."""
+        rows = self.sql(
+            "select state from dag_run where dag_id = %s and run_id = %s", (dag_id, run_id)
         )
-        return run["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> str:
-        deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
-            self.check_alive()
-            # from the metadata DB: no dependency on the api-server while waiting
-            rows = self.sql(
-                "select state from dag_run where dag_id = %s and run_id = %s", (dag_id, run_id)
-            )
-            state = rows[0][0] if rows else None
-            if state in ("success", "failed"):
-                return state
-            time.sleep(2)
-        raise TimeoutError(
-            f"run {run_id} still {state} after {timeout}s\n{self.task_states(dag_id, run_id)}"
-            f"\n{self.log_tails()}"
-        )
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        tis = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=100")
-        return {f"{t['task_id']}[{t['map_index']}]": t["state"] for t in tis["task_instances"]}
-
-    def task_log(
-        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1
-    ) -> str:
-        path = (
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
-            f"?map_index={map_index}&full_content=true"
-        )
-        try:
-            return json.dumps(self.api("GET", path))[-6000:]
-        except urllib.error.HTTPError as exc:
-            return f"(no log: {exc})"
+        return rows[0][0] if rows else None
 
 
 def _tree(pid: int) -> list:

@@ -25,10 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from airflow_api import AirflowRestClient
 
 REPO = Path(__file__).resolve().parents[1]
 BASE_DIR = REPO / "tests" / "compose" / "airflow-base"
@@ -330,7 +330,7 @@ def copy_project(dest: Path) -> Path:
 
 
 @dataclass
-class ComposeStack:
+class ComposeStack(AirflowRestClient):
     """The project's compose stack with the test override, in a copy of the project."""
 
     project_dir: Path
@@ -449,76 +449,13 @@ class ComposeStack:
             "down", "--volumes", "--remove-orphans", "--timeout", "20", timeout=300, check=False
         )
 
-    # --- REST API as the admin user ------------------------------------------------------
-    def _request(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        """One API call; a timeout or refused connection is retried (a loaded 2-core
-        machine can keep the api-server from answering for a while), HTTP errors are not."""
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(5):
-            req = urllib.request.Request(self.api_url + path, data=data, method=method)
-            req.add_header("Content-Type", "application/json")
-            if token:
-                req.add_header("Authorization", f"Bearer {token}")
-            try:
-                with urllib.request.urlopen(req, timeout=60) as resp:
-                    return json.loads(resp.read() or b"null")
-            except urllib.error.HTTPError:
-                raise
-            except (TimeoutError, urllib.error.URLError, ConnectionError):
-                if attempt == 4:
-                    raise
-                time.sleep(5)
+    # --- REST API as the admin user: tests/airflow_api.py ---------------------------------
+    @property
+    def api_base(self) -> str:
+        return self.api_url
 
-    def api(self, method: str, path: str, body: dict | None = None):
-        token = self._request(
-            "POST", "/auth/token", {"username": "admin", "password": self.admin_password}
-        )["access_token"]
-        return self._request(method, path, body, token=token)
-
-    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> dict:
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                return self.api("GET", f"/api/v2/dags/{dag_id}")
-            except urllib.error.HTTPError as exc:
-                last = exc
-                time.sleep(3)
-        raise TimeoutError(f"DAG {dag_id} not parsed in {timeout:.0f}s ({last})\n{self.logs()}")
-
-    def trigger(self, dag_id: str, conf: dict) -> str:
-        self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-        run = self.api(
-            "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf}
-        )
-        return run["dag_run_id"]
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600) -> str:
-        deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
-            state = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                return state
-            time.sleep(3)
-        raise TimeoutError(
-            f"run {run_id} still {state} after {timeout:.0f}s: "
-            f"{self.task_states(dag_id, run_id)}\n{self.logs()}"
-        )
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        tis = self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=200")
-        return {f"{t['task_id']}[{t['map_index']}]": t["state"] for t in tis["task_instances"]}
-
-    def task_log(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
-        path = (
-            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1"
-            f"?map_index={map_index}&full_content=true"
-        )
-        try:
-            return json.dumps(self.api("GET", path))[-6000:]
-        except urllib.error.HTTPError as exc:
-            return f"(no log: {exc})"
+    def diagnostics(self) -> str:
+        return self.logs()
 
 
 def new_secrets() -> dict[str, str]:

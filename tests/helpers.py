@@ -65,3 +65,27 @@ def table_digests(
         return out
     finally:
         con.close()
+
+
+def assert_first_night_published(warehouse: Path, exports: Path, var: Path) -> None:
+    """The first night of council 999 is the warehouse's one published night, its marts
+    are built with figures, and its Parquet copy is the latest (what a deployment's first
+    run must leave behind: tests/test_scheduler.py, tests/test_compose_up.py)."""
+    first_night = sorted(p.name for p in (exports / "999").iterdir())[0]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        nights = con.execute(
+            "select strftime(export_date, '%Y-%m-%d'), status from meta.nights"
+        ).fetchall()
+        assert nights == [(first_night, "published")]
+        marts = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        assert {"kpi_monthly", "fct_assessments", "fct_cp_plans"} <= marts
+        assert con.execute("select count(*) from marts.kpi_monthly").fetchone()[0] > 0
+    finally:
+        con.close()
+    assert (var / "parquet" / "999" / "latest").resolve().name == first_night

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import docker_stack
-import duckdb
 import pytest
 from airflow_cluster import (
     PG_HOST,
@@ -34,6 +33,7 @@ from airflow_cluster import (
     free_port,
     postgres_unavailable_reason,
 )
+from helpers import assert_first_night_published
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -176,24 +176,6 @@ def test_the_nightly_dag_runs_to_success_in_the_stack(stack):
         assert states[f"council_night.{task}[0]"] == "success", states
 
     # the published warehouse, read on the host from the stack's volume
-    first_night = sorted(p.name for p in (stack["exports"] / "999").iterdir())[0]
     warehouse = stack["data"] / "warehouse" / "csc_999.duckdb"
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        nights = con.execute(
-            "select strftime(export_date, '%Y-%m-%d'), status from meta.nights"
-        ).fetchall()
-        assert nights == [(first_night, "published")]
-        marts = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        assert {"kpi_monthly", "fct_assessments", "fct_cp_plans"} <= marts
-        assert con.execute("select count(*) from marts.kpi_monthly").fetchone()[0] > 0
-    finally:
-        con.close()
-    latest = stack["data"] / "var" / "parquet" / "999" / "latest"
-    assert latest.resolve().name == first_night
+    assert_first_night_published(warehouse, stack["exports"], stack["data"] / "var")
     assert os.stat(warehouse).st_uid == 50000, "files in the volumes belong to the airflow user"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 
-import duckdb
 import pytest
 from airflow_cluster import (
     AirflowCluster,
@@ -22,6 +21,7 @@ from airflow_cluster import (
     postgres_unavailable_reason,
 )
 from conftest import REPO
+from helpers import assert_first_night_published
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -102,24 +102,5 @@ def test_scheduler_runs_the_night_to_success(night_run):
 
 
 def test_warehouse_published_with_marts(night_run):
-    first_night = sorted(p.name for p in (night_run["exports"] / "999").iterdir())[0]
-    warehouse = night_run["warehouse"]
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        nights = con.execute(
-            "select strftime(export_date, '%Y-%m-%d'), status from meta.nights"
-        ).fetchall()
-        assert nights == [(first_night, "published")]
-        marts = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        assert {"kpi_monthly", "fct_assessments", "fct_cp_plans"} <= marts
-        assert con.execute("select count(*) from marts.kpi_monthly").fetchone()[0] > 0
-    finally:
-        con.close()
-    latest = night_run["var"] / "parquet" / "999" / "latest"
-    assert latest.resolve().name == first_night
+    assert_first_night_published(night_run["warehouse"], night_run["exports"], night_run["var"])
     assert (night_run["var"] / "hub" / "kpi_monthly.parquet").is_file()
