@@ -318,16 +318,9 @@ def scheduler_night(cluster, date: str, timeout: float) -> dict:
 
 def serial_night(exports: Path, var: Path, date: str, env: dict, home: Path) -> dict:
     """One night of every council through dag.test() (`python -m csc_pipeline.run`)."""
-    from run_bench import PY, run_measured  # noqa: PLC0415
+    from run_bench import dag_test_night  # noqa: PLC0415
 
-    night_env = {
-        **env,
-        "CSC_EXPORTS_ROOT": str(exports),
-        "CSC_VAR_DIR": str(var),
-        "CSC_WAREHOUSE": str(var / "warehouse" / "csc_{la_code}.duckdb"),
-        "CSC_EXPORT_DATE": date,
-    }
-    r = run_measured([PY, "-m", "csc_pipeline.run"], night_env, cwd=ROOT)
+    r = dag_test_night(exports, date, var, env, "csc_{la_code}.duckdb")
     tis, start, end, run_id, state = sqlite_tis(home)
     if r["rc"] != 0 or state != "success":
         tail = "\n".join(r["output"].splitlines()[-30:])

@@ -316,15 +316,21 @@ def save_kpis(var: Path, size: str, night: int, date: str, label: str) -> Path:
     return out
 
 
-def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dict:
+def dag_test_night(exports: Path, date: str, var: Path, env: dict, warehouse: str) -> dict:
+    """One night of every council in `exports` as `make run` does it (`dag.test()` in
+    `python -m csc_pipeline.run`), measured by run_measured."""
     night_env = {
         **env,
         "CSC_EXPORTS_ROOT": str(exports),
         "CSC_VAR_DIR": str(var),
-        "CSC_WAREHOUSE": str(var / "warehouse" / "csc.duckdb"),
+        "CSC_WAREHOUSE": str(var / "warehouse" / warehouse),
         "CSC_EXPORT_DATE": date,
     }
-    r = run_measured([PY, "-m", "csc_pipeline.run"], night_env, cwd=ROOT)
+    return run_measured([PY, "-m", "csc_pipeline.run"], night_env, cwd=ROOT)
+
+
+def run_night(exports: Path, date: str, var: Path, env: dict, home: Path) -> dict:
+    r = dag_test_night(exports, date, var, env, "csc.duckdb")
     t = last_run_timings(home)
     if r["rc"] != 0 or t["state"] != "success":
         tail = "\n".join(r["output"].splitlines()[-40:])
