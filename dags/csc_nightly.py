@@ -53,6 +53,12 @@ default_args = {
     "retries": 2,  # safe for idempotent steps; a quarantine is never retried (_fail_fast)
     "retry_delay": RETRY_DELAY,
     "retry_exponential_backoff": True,
+    # Depth first across a hub's councils: a task outranks the tasks before it, so a
+    # council that has started finishes (publishes) before another council's next step
+    # takes the csc_warehouse pool. With Airflow's default ("downstream": early tasks
+    # weigh most) a 33-council night landed and validated every council before any
+    # published, and every council's figures waited for the slowest (bench/README.md).
+    "weight_rule": "upstream",
     # Final task failures email the data engineers (CSC_ENGINEERS_EMAIL), or go to the outbox.
     "on_failure_callback": _notify_engineers,
 }

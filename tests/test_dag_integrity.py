@@ -50,6 +50,15 @@ def test_retries_where_safe_never_on_quality_gate(dagbag):
         assert tasks[task_id].pool == "csc_warehouse"
 
 
+def test_a_started_council_finishes_before_the_next_one_starts(dagbag):
+    """Depth first: every task weighs by its upstream tasks (weight_rule "upstream"), so
+    each step of a council's night outranks the steps before it and a free csc_warehouse
+    slot goes to a council's publish before another council's landing (a hub's councils
+    publish one by one instead of all at the end)."""
+    for task in dagbag.get_dag(DAG_ID).tasks:
+        assert str(task.weight_rule) == "upstream", task.task_id
+
+
 def test_a_quarantine_is_never_retried():
     import runpy
 
