@@ -12,6 +12,18 @@ catalogue as (
 
 feeds as (
     select * from {{ ref('int_feed_availability') }}
+),
+
+-- one row per indicator: every feed it names that was not supplied
+missing_feeds as (
+    select
+        catalogue.kpi_code,
+        string_agg(feeds.unavailable_reason, '; ' order by feeds.feed) as unavailable_reason
+    from catalogue
+    inner join feeds
+        on (' ' || catalogue.requires_feed || ' ') like ('% ' || feeds.feed || ' %')
+    where feeds.unavailable_reason is not null
+    group by catalogue.kpi_code
 )
 
 select
@@ -27,21 +39,7 @@ select
     catalogue.denominator_definition,
     catalogue.spec_reference,
     catalogue.spec_link,
-    string_agg(feeds.unavailable_reason, '; ' order by feeds.feed) as unavailable_reason,
-    count(feeds.unavailable_reason) = 0 as is_available
+    missing_feeds.unavailable_reason,
+    missing_feeds.kpi_code is null as is_available
 from catalogue
-left join feeds
-    on (' ' || catalogue.requires_feed || ' ') like ('% ' || feeds.feed || ' %')
-group by
-    catalogue.kpi_code,
-    catalogue.kpi_name,
-    catalogue.kpi_type,
-    catalogue.value_unit,
-    catalogue.higher_is_better,
-    catalogue.target,
-    catalogue.amber_tolerance,
-    catalogue.requires_feed,
-    catalogue.numerator_definition,
-    catalogue.denominator_definition,
-    catalogue.spec_reference,
-    catalogue.spec_link
+left join missing_feeds on missing_feeds.kpi_code = catalogue.kpi_code
