@@ -89,3 +89,13 @@ def assert_first_night_published(warehouse: Path, exports: Path, var: Path) -> N
     finally:
         con.close()
     assert (var / "parquet" / "999" / "latest").resolve().name == first_night
+
+
+def pipeline_env(exports: Path, root: Path) -> dict[str, str]:
+    """The settings that point the pipeline's steps at an export set and a fresh
+    warehouse and var dir under `root` (set them with a MonkeyPatch)."""
+    return {
+        "CSC_EXPORTS_ROOT": str(exports),
+        "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
+        "CSC_VAR_DIR": str(root / "var"),
+    }

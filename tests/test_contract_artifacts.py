@@ -47,3 +47,30 @@ def test_staging_reads_each_code_column_with_its_contract_code_set():
             used = set(re.findall(rf"\('{c.name}'[^)]*?'(\w+)'\)", sql))
             used |= set(re.findall(rf"clean_text\('{c.name}'\), '(\w+)'\)", sql))
             assert used == {c.code_set}, (table.name, c.name, used)
+
+
+def test_code_key_has_one_rule_in_python_sql_and_dbt():
+    """contract.code_key (Python), contract.code_key_sql (the gate's SQL) and dbt's macro
+    code_key are one rule: the macro is the SQL text, and both agree with Python."""
+    import re
+
+    import duckdb
+    from conftest import REPO
+
+    from csc_pipeline.contract import code_key, code_key_sql
+
+    macro = (REPO / "dbt_project" / "macros" / "cleaning.sql").read_text()
+    body = re.search(r"macro code_key\(expression\) -%\}\s*(.*?)\s*\{%- endmacro", macro, re.S)
+    assert body.group(1) == code_key_sql("{{ expression }}")
+    samples = [
+        "C&F Allocated Worker",
+        "  physical--abuse ",
+        "3A - GP",
+        "cw",
+        "",
+        "Key Worker (local)",
+    ]
+    con = duckdb.connect()
+    for text in samples:
+        got = con.execute(f"select {code_key_sql('?')}", [text]).fetchone()[0]
+        assert got == code_key(text), text

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from helpers import table_digests
+from helpers import pipeline_env, table_digests
 
 from csc_pipeline import nights
 from csc_pipeline.calendar import bank_holidays
@@ -950,11 +950,7 @@ def test_quarantined_night_has_its_own_dq_page(fault_exports, tmp_path, monkeypa
     from csc_pipeline.steps.errors import NightQuarantined
 
     root = fault_exports("unparseable_date=0.2")
-    for key, value in {
-        "CSC_EXPORTS_ROOT": str(root),
-        "CSC_WAREHOUSE": str(tmp_path / "wh" / "csc.duckdb"),
-        "CSC_VAR_DIR": str(tmp_path / "var"),
-    }.items():
+    for key, value in pipeline_env(root, tmp_path).items():
         monkeypatch.setenv(key, value)
     cfg = settings()
     last = sorted(p.name for p in (root / LA).iterdir() if p.is_dir())[-1]

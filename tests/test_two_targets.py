@@ -35,7 +35,7 @@ def two_targets(small_sample, tmp_path_factory):
     reason = postgres_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from helpers import copy_exports
+    from helpers import copy_exports, pipeline_env
 
     from csc_pipeline import server_warehouse
     from csc_pipeline.config import settings
@@ -44,11 +44,7 @@ def two_targets(small_sample, tmp_path_factory):
     root = tmp_path_factory.mktemp("two-targets")
     exports = copy_exports(small_sample, root / "exports")
     mp = pytest.MonkeyPatch()
-    for k, v in {
-        "CSC_EXPORTS_ROOT": str(exports),
-        "CSC_WAREHOUSE": str(root / "wh" / "csc.duckdb"),
-        "CSC_VAR_DIR": str(root / "var"),
-    }.items():
+    for k, v in pipeline_env(exports, root).items():
         mp.setenv(k, v)
     pg = server_warehouse.PgSettings(
         PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, f"csc_two_targets_{secrets.token_hex(4)}"

@@ -270,6 +270,16 @@ CODE_MAPS: dict[str, dict[str, str]] = {
 }
 
 
+def code_key_sql(expression: str) -> str:
+    """``code_key`` as a SQL expression (DuckDB and PostgreSQL): the quality gate's SQL
+    uses it, and dbt's macro ``code_key`` (macros/cleaning.sql) is the same text with
+    ``{{ expression }}`` (tests/test_contract_artifacts.py holds the three together)."""
+    return (
+        f"nullif(trim(regexp_replace(upper(replace({expression}, '&', ' AND ')), "
+        "'[^A-Z0-9]+', ' ', 'g')), '')"
+    )
+
+
 def code_key(text: str | None) -> str | None:
     """The matching key of a code or description: upper case, "&" as AND, every run of
     non-alphanumerics one space, trimmed (dbt: macro ``code_key``, same rule)."""

@@ -196,20 +196,12 @@ def create_calendar(con: duckdb.DuckDBPyConnection, export_date: str) -> None:
         con.unregister("_bank_holidays")
 
 
-def code_key_sql(expression: str) -> str:
-    """contract.code_key in SQL (dbt_project/macros/cleaning.sql ``code_key``, same rule)."""
-    return (
-        f"nullif(trim(regexp_replace(upper(replace({expression}, '&', ' AND ')), "
-        "'[^A-Z0-9]+', ' ', 'g')), '')"
-    )
-
-
 def create_case_holder_roles(con: duckdb.DuckDBPyConnection) -> None:
     """case_holder_roles(role_code): the shipped case-holder role codes and the council's
     own (raw.council_role_codes, from its profile), as code keys: the set staging's
     ``is_case_holder_role`` uses (stg_ref__role_codes), so the gate's caseload checks
     count the allocations the marts count."""
-    from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, code_key
+    from csc_pipeline.contract import CASE_HOLDER_ROLE_CODES, code_key, code_key_sql
 
     shipped = " union ".join(f"select {lit(code_key(c))}" for c in CASE_HOLDER_ROLE_CODES)
     council = (
@@ -225,6 +217,8 @@ def create_case_holder_roles(con: duckdb.DuckDBPyConnection) -> None:
 
 def is_case_holder_sql(expression: str) -> str:
     """SQL: the role in `expression` is a case holder's (needs case_holder_roles)."""
+    from csc_pipeline.contract import code_key_sql
+
     return f"{code_key_sql(expression)} in (select role_code from case_holder_roles)"
 
 
