@@ -9,7 +9,9 @@ Per council and night: extract from the council's SSD database (councils whose p
 says `delivery: database`; skipped for a file drop) -> wait for a complete export (reschedule-mode sensor: no worker
 held while waiting) -> land (atomic, idempotent) -> validate (Great Expectations; a
 critical finding quarantines the night, never retried) -> dbt build -> publish
-(atomic swap of the warehouse file, Parquet copies) -> alerts.
+(atomic swap of the warehouse file, Parquet copies) -> alerts and the night's
+data-quality page. Publishing updates the published-night assets, on which the Board
+pack's DAG (dags/csc_board_pack.py) runs.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def csc_nightly():
             return step.run(ref)
 
         # Updates the published-night assets (csc_pipeline/assets.py) so downstream DAGs
-        # (board pack, a council's own jobs) run on a published night.
+        # (csc_board_pack, a council's own jobs) run on a published night.
         @task(pool=WAREHOUSE_POOL, outlets=[PUBLISHED_NIGHT, PUBLISHED_BY_COUNCIL])
         def publish(ref: dict) -> dict:
             from csc_pipeline.assets import record_published
@@ -178,11 +180,12 @@ def csc_nightly():
 
             return step.run(ref)
 
-        # The night's data-quality page and the Board pack of the latest complete month
-        # (HTML + PDF), from the published file read-only (csc_pipeline.steps.board_pack).
+        # The night's data-quality page, from the published file read-only
+        # (csc_pipeline.steps.dq_page). The Board pack is its own DAG, run on the
+        # published-night asset (dags/csc_board_pack.py).
         @task(retries=1)
-        def board_pack(ref: dict) -> dict:
-            from csc_pipeline.steps import board_pack as step
+        def dq_page(ref: dict) -> dict:
+            from csc_pipeline.steps import dq_page as step
 
             return step.run(ref)
 
@@ -213,7 +216,7 @@ def csc_nightly():
         extract(la_code) >> found
         published = publish(build(validate(land(found))))
         alerts(published)
-        board_pack(published)
+        dq_page(published)
         published >> check_publish_deadline(la_code)
         server_warehouse(published)
 

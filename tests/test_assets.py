@@ -126,3 +126,19 @@ def test_event_extra_names_the_night_and_nothing_personal():
         "parquet_dir": "/data/var/parquet/201/2026-11-20",
         "published_tables": 2,
     }
+
+
+def test_board_pack_renders_each_published_council_once_at_its_latest_night():
+    """The pack DAG's events may hold several nights of a council (a catch-up): it
+    renders each council once, from its latest published night."""
+    from csc_pipeline.steps.board_pack import nights_to_render
+
+    events = [
+        {"la_code": "202", "export_date": "2026-11-20", "warehouse": "/w/202.duckdb"},
+        {"la_code": "201", "export_date": "2026-11-19", "warehouse": "/w/201.duckdb"},
+        {"la_code": "201", "export_date": "2026-11-20", "warehouse": "/w/201.duckdb"},
+    ]
+    assert nights_to_render(events) == [
+        {"la_code": "201", "export_date": "2026-11-20", "warehouse": "/w/201.duckdb"},
+        {"la_code": "202", "export_date": "2026-11-20", "warehouse": "/w/202.duckdb"},
+    ]

@@ -48,10 +48,15 @@ def published(small_sample, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def step_result(published):
-    """The DAG's board_pack step on the published night."""
-    from csc_pipeline.steps import board_pack
+    """The Board pack DAG's step on the night it picks with no asset events (the
+    council's latest published night), and the nightly DAG's dq_page step."""
+    from csc_pipeline.steps import board_pack, dq_page
 
-    return board_pack.run(published["ref"], published["cfg"])
+    refs = board_pack.nights_to_render([], published["cfg"])
+    night = published["ref"]["export_date"]
+    assert [(r["la_code"], r["export_date"]) for r in refs] == [("999", night)]
+    pack = board_pack.run(refs[0], published["cfg"])
+    return {**pack, **dq_page.run(published["ref"], published["cfg"])}
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from csc_pipeline.run import DAG_ID
+from csc_pipeline.run import DAG_ID, PACK_DAG_ID
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,19 @@ def dagbag(airflow_db):
 
 def test_dags_import_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert DAG_ID in dagbag.dag_ids
+    assert {DAG_ID, PACK_DAG_ID} <= set(dagbag.dag_ids)
+
+
+def test_board_pack_runs_on_a_published_night_not_inside_it(dagbag):
+    """The Board pack is its own DAG on the published-night asset: rendering never delays
+    a night's publish or holds a nightly slot (steps/board_pack.py)."""
+    from csc_pipeline.assets import PUBLISHED_NIGHT
+
+    pack = dagbag.get_dag(PACK_DAG_ID)
+    assert pack.timetable.asset_condition == PUBLISHED_NIGHT
+    assert [t.task_id for t in pack.topological_sort()] == ["published_nights", "board_pack"]
+    nightly = {t.task_id.rsplit(".", 1)[-1] for t in dagbag.get_dag(DAG_ID).tasks}
+    assert "board_pack" not in nightly and "dq_page" in nightly
 
 
 def test_every_dag_has_tags_owner_and_bounded_runs(dagbag):

@@ -214,8 +214,9 @@ def test_bad_night_is_quarantined_and_marts_survive(pipeline):
 
 
 def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
-    """The nightly build skips dbt's unit tests (they test definitions, not data); run
-    them here, on a copy of the published warehouse, so CI still pins every definition."""
+    """The nightly build skips dbt's unit tests (they test definitions, not data) and the
+    code-only tests; run them here, on a copy of the published warehouse, so CI still
+    pins every definition and the marts' privacy guard."""
     from csc_pipeline.dbt_runner import run_dbt
 
     copy = tmp_path / "unit.duckdb"
@@ -226,10 +227,40 @@ def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
         warehouse=copy,
         la_code="999",
         export_date=last,
-        extra_args=["--select", "test_type:unit"],
+        # the code_only tests (the marts' privacy guard) and the seeds' tests run here,
+        # not at night: their outcome depends on the code, not on the night's data
+        extra_args=["--select", "test_type:unit", "tag:code_only", "path:seeds"],
         target_path=tmp_path / "target",
     )
-    assert result.counts.get("pass", 0) >= 20 and not result.failures
+    assert result.counts.get("pass", 0) >= 20 + 16 + 18 and not result.failures
+
+
+def test_a_duplicate_mart_key_fails_the_build(pipeline, tmp_path):
+    """Marts' keys are primary_key constraints of their enforced contracts (no unique /
+    not_null data tests at night): a duplicated key fails the mart's build in the
+    database itself, so the night is not published (steps/build.py discards the copy)."""
+    from csc_pipeline.dbt_runner import DbtFailed, run_dbt
+
+    copy = tmp_path / "dup.duckdb"
+    shutil.copy2(pipeline["warehouse"], copy)
+    con = duckdb.connect(str(copy))
+    con.execute(
+        "insert into intermediate.int_referrals__rereferrals "
+        "select * from intermediate.int_referrals__rereferrals limit 1"
+    )
+    con.close()
+    last = night_dirs(pipeline["exports"])[-1].name
+    with pytest.raises(DbtFailed) as failed:
+        run_dbt(
+            "run",
+            warehouse=copy,
+            la_code="999",
+            export_date=last,
+            extra_args=["--select", "fct_referrals"],
+            target_path=tmp_path / "target",
+        )
+    assert "model.csc.fct_referrals" in failed.value.args[0]
+    assert "duplicate key" in failed.value.args[0].lower()
 
 
 def test_dbt_docs_generate_documents_the_marts(pipeline, tmp_path):

@@ -21,11 +21,12 @@ from airflow_cluster import (
     postgres_unavailable_reason,
 )
 from conftest import REPO
-from helpers import assert_first_night_published
+from helpers import assert_first_night_published, night_dirs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 DAG_ID = "csc_nightly"
+PACK_DAG_ID = "csc_board_pack"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,8 @@ def night_run(deployment):
     started = time.monotonic()
     dag = cluster.wait_for_dag(DAG_ID)
     assert dag["is_paused"], "new DAGs must start paused (DAGS_ARE_PAUSED_AT_CREATION)"
+    cluster.wait_for_dag(PACK_DAG_ID)  # runs on the published-night asset, once unpaused
+    cluster.api("PATCH", f"/api/v2/dags/{PACK_DAG_ID}", {"is_paused": False})
     run_id = cluster.trigger(DAG_ID, {"wait": False})
     state = cluster.wait_for_run(DAG_ID, run_id, timeout=240)
     states = cluster.task_states(DAG_ID, run_id)
@@ -99,6 +102,26 @@ def test_scheduler_runs_the_night_to_success(night_run):
     for task in ("land", "validate", "build", "publish"):
         assert states[f"council_night.{task}[0]"] == "success", states
     assert states["build_hub[-1]"] == "success"
+
+
+def test_a_published_night_queues_and_runs_the_board_pack_dag(night_run):
+    """publish's asset event names the council and night, and queues csc_board_pack
+    (scheduled on that asset). The test deployment creates no scheduled runs
+    (USE_JOB_SCHEDULE=False, which also holds asset-triggered runs back), so the pack DAG
+    is then run by hand: it renders the council's latest published night under the
+    scheduler. (CSC_BOARD_PACK is off in tests: tests/test_board_pack.py renders.)"""
+    cluster = night_run["cluster"]
+    events = cluster.api("GET", f"/api/v2/assets/events?source_dag_id={DAG_ID}")
+    extras = [e["extra"] for e in events["asset_events"]]
+    assert {"la_code": "999", "export_date": night_dirs(night_run["exports"])[0].name}.items() <= (
+        next(x for x in extras if x.get("la_code") == "999").items()
+    ), extras
+    queued = cluster.api("GET", f"/api/v2/dags/{PACK_DAG_ID}/assets/queuedEvents")
+    assert queued["total_entries"] >= 1, queued
+    run_id = cluster.trigger(PACK_DAG_ID, {})
+    assert cluster.wait_for_run(PACK_DAG_ID, run_id, timeout=180) == "success"
+    states = cluster.task_states(PACK_DAG_ID, run_id)
+    assert states == {"published_nights[-1]": "success", "board_pack[0]": "success"}, states
 
 
 def test_warehouse_published_with_marts(night_run):

@@ -1,3 +1,6 @@
+{{ config(tags=['code_only']) }}
+-- code_only: column names are fixed by the marts' enforced contracts, so CI runs this
+-- (make test) and the nightly build skips it (steps/build.py).
 -- Privacy guard over the whole `marts` schema (belt and braces with the per-model
 -- no_personal_identifiers test): no column may be named like a child's name, date of
 -- birth or case-system person id. Children are identified in marts by person_key only.

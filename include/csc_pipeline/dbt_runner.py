@@ -1,8 +1,11 @@
 """Run dbt for one council's night.
 
-dbt runs as a subprocess of the task: it keeps dbt's own logging and memory out of the
-Airflow worker, and a crash in dbt cannot take the task runner with it. The warehouse
-path and the as-at date are passed explicitly, never read from the wall clock.
+dbt runs as a subprocess of the task (`python -m csc_pipeline.dbt_invoke`): it keeps
+dbt's own logging and memory out of the Airflow worker, and a crash in dbt cannot take
+the task runner with it. The warehouse path and the as-at date are passed explicitly,
+never read from the wall clock. dbt writes no manifest.json (`--no-write-json`; the
+wrapper writes run_results.json, the one artefact the pipeline reads), except for the
+commands whose point is their artefacts (`docs generate`, `compile`, `ls`).
 """
 
 from __future__ import annotations
@@ -38,9 +41,22 @@ class DbtResult:
         return f"dbt {self.command}: {parts} in {self.elapsed_s:.1f}s"
 
 
+# commands run for their JSON artefacts (catalog, manifest): dbt writes them as usual
+WRITES_ARTEFACTS = {"docs", "compile", "ls", "list", "parse"}
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # include/: csc_pipeline importable
+
+
 def dbt_executable() -> str:
+    """The `dbt` script beside this interpreter (for tools that start dbt themselves)."""
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
+
+
+def dbt_command(command: str) -> list[str]:
+    """The process to start: this interpreter running the wrapper, plus the command."""
+    words = command.split()  # e.g. "build", "docs generate"
+    quiet_json = [] if words[0] in WRITES_ARTEFACTS else ["--no-write-json"]
+    return [sys.executable, "-m", "csc_pipeline.dbt_invoke", *words, *quiet_json]
 
 
 def run_dbt(
@@ -57,8 +73,7 @@ def run_dbt(
     """Run `dbt <command>` against one warehouse; raise DbtFailed on any error."""
     target_dir = target_path or (warehouse.parent / "dbt_target" / la_code)
     args = [
-        dbt_executable(),
-        *command.split(),  # e.g. "build", "docs generate"
+        *dbt_command(command),
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -79,6 +94,13 @@ def run_dbt(
         "CSC_AS_AT_DATE": export_date,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_LOG_PATH": str(target_dir / "logs"),
+        # dbt's file log at info (each node's start, result and any error), not debug
+        # (every SQL statement: ~3 MB and 1.5-3 s of a night's build); set
+        # DBT_LOG_LEVEL_FILE=debug in the environment to trace a failing night.
+        "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
         **(env or {}),
     }
     proc = subprocess.run(args, cwd=DBT_PROJECT_DIR, env=run_env, capture_output=True, text=True)

@@ -25,6 +25,10 @@ where not coalesce(({{ expression }}), false)
 {% endmacro %}
 
 {% test no_personal_identifiers(model) %}
+    {#- Column names only: fixed by each mart's enforced contract, so the outcome depends
+        on the code, not the night's data. Tagged code_only: CI runs it (make test), the
+        nightly build skips it (steps/build.py). -#}
+    {{ config(tags=['code_only']) }}
     {%- set offending = [] -%}
     {%- if execute -%}
         {%- for column in adapter.get_columns_in_relation(model) -%}

@@ -22,22 +22,42 @@ from csc_pipeline.steps.errors import NightQuarantined
 # tests (unique / not_null on the deduplicated keys), which the gate makes on every
 # delivered row (pk_missing, pk_duplicate) and dedupe_on_key guarantees, so the night
 # does not pay for them twice; dbt unit tests never run at night (CI runs them).
-STAGING_SELECT = ["--select", "resource_type:seed", "path:models/staging"]
+# The seeds are loaded only when they changed (csc_pipeline.seed_state): the working
+# copy already holds the ones the last published night loaded.
+SEEDS = ["resource_type:seed"]
+STAGING = ["path:models/staging"]
 NIGHTLY_EXCLUDE = ["--exclude", "test_type:unit", "test_type:data"]
 
 
+def staging_selection(work: Path) -> tuple[list[str], str | None]:
+    """dbt's --select for the night, and the seed fingerprint to record after it (None
+    when the working copy already holds these seeds)."""
+    from csc_pipeline import seed_state
+
+    wanted = seed_state.fingerprint()
+    if seed_state.current(work) == wanted:
+        return ["--select", *STAGING], None
+    return ["--select", *SEEDS, *STAGING], wanted
+
+
 def build_staging(work: Path, la_code: str, export_date: str) -> str:
-    """dbt: seeds + staging in the working copy (typed once, flags per row)."""
+    """dbt: (changed) seeds + staging in the working copy (typed once, flags per row)."""
+    from csc_pipeline import seed_state
+    from csc_pipeline import warehouse as wh
     from csc_pipeline.dbt_runner import run_dbt
 
+    select, load_seeds = staging_selection(work)
     result = run_dbt(
         "build",
         warehouse=work,
         la_code=la_code,
         export_date=export_date,
-        extra_args=[*STAGING_SELECT, *NIGHTLY_EXCLUDE],
+        extra_args=[*select, *NIGHTLY_EXCLUDE],
     )
-    return result.summary()
+    if load_seeds is not None:
+        with wh.connect(work) as con:
+            seed_state.record(con, load_seeds)
+    return result.summary() + ("" if load_seeds else " (seeds unchanged: not reloaded)")
 
 
 def _import_gx_meanwhile() -> threading.Thread:
