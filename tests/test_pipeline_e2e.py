@@ -232,7 +232,7 @@ def test_dbt_unit_tests_pin_every_definition(pipeline, tmp_path):
         extra_args=["--select", "test_type:unit", "tag:code_only", "path:seeds"],
         target_path=tmp_path / "target",
     )
-    assert result.counts.get("pass", 0) >= 20 + 16 + 18 and not result.failures
+    assert result.counts.get("pass", 0) >= 20 + 21 + 18 and not result.failures
 
 
 def test_a_duplicate_mart_key_fails_the_build(pipeline, tmp_path):
