@@ -173,3 +173,17 @@ def test_every_module_and_script_the_makefile_runs_exists():
         if not (REPO / script).is_file():
             missing.append(script)
     assert not missing, missing
+
+
+def test_duckdb_memory_limit_has_one_default():
+    """The pipeline's DuckDB connections and dbt's read the same variable with the same
+    default (csc_pipeline.warehouse; dbt_project/profiles.yml)."""
+    from csc_pipeline import warehouse as wh
+
+    profile = (REPO / "dbt_project" / "profiles.yml").read_text()
+    assert f"env_var('{wh.MEMORY_LIMIT_ENV}', '{wh.DEFAULT_MEMORY_LIMIT}')" in profile, (
+        "dbt's DuckDB memory limit drifted from csc_pipeline.warehouse"
+    )
+    with wh.connect() as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "").upper().startswith(("572", "600")), limit

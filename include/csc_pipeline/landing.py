@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from csc_pipeline import nights
+from csc_pipeline import warehouse as wh
 from csc_pipeline.config import pseudonym_key
 from csc_pipeline.contract import (
     CONTRACT_VERSION,
@@ -363,9 +364,7 @@ def land_night(
         for t in TABLES
     }
 
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse))
-    try:
+    with wh.connect(warehouse) as con:  # creates the folder; always closed
         nights.ensure_meta(con)
         prior = con.execute(
             "select status, manifest_sha256, landed_at from meta.nights where la_code = ? and export_date = ?",
@@ -436,8 +435,6 @@ def land_night(
             sum(t.rows_loaded for t in loads),
         )
         return LandingResult(night.la_code, night.export_date, False, loads)
-    finally:
-        con.close()
 
 
 def _current_raw_night(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -176,7 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--max-nights", type=int, default=50)
+    parser.add_argument(
+        "--board-pack-only",
+        action="store_true",
+        help="run only the Board pack DAG (every council's latest published night)",
+    )
     args = parser.parse_args(argv)
+    if args.board_pack_only:
+        ensure_airflow_env()
+        logging.basicConfig(level=logging.WARNING)
+        migrate_metadata_db(Path(os.environ["AIRFLOW_HOME"]))
+        return 0 if run_board_packs() in (None, "success") else 1
 
     source = os.environ.get("CSC_SOURCE", "folder").strip().lower()
     if source == "postgres":

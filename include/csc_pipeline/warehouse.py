@@ -20,6 +20,19 @@ import duckdb
 
 Connection = duckdb.DuckDBPyConnection
 
+# DuckDB's own memory cap per process (it spills sorts, joins and temporary tables to a
+# folder beside the file beyond it). DuckDB's default is 80 % of the machine's RAM, so a
+# hub worker running two councils could be asked for most of the machine; capped, a
+# large council's validate task peaked at ~1.2 GB instead of ~1.6 GB (bench/README.md).
+# The dbt profile reads the same variable (dbt_project/profiles.yml; drift-tested).
+MEMORY_LIMIT_ENV = "CSC_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "600MB"
+
+
+def memory_limit() -> str:
+    """The DuckDB memory limit of this process (CSC_DUCKDB_MEMORY_LIMIT, e.g. 2GB)."""
+    return os.environ.get(MEMORY_LIMIT_ENV, "").strip() or DEFAULT_MEMORY_LIMIT
+
 
 @contextmanager
 def connect(path: Path | str | None = None, *, read_only: bool = False) -> Iterator[Connection]:
@@ -35,6 +48,7 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> Itera
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(path), read_only=read_only)
+    con.execute(f"set memory_limit = '{memory_limit()}'")
     try:
         yield con
     finally:
