@@ -20,12 +20,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from csc_pipeline.assets import PUBLISHED_NIGHT
-
-
-def _notify_engineers(context) -> None:
-    from csc_pipeline.alerts.engineers import EngineersNotifier
-
-    EngineersNotifier()(context)
+from csc_pipeline.dag_callbacks import notify_engineers
 
 
 @dag(
@@ -39,7 +34,7 @@ def _notify_engineers(context) -> None:
         "owner": "csc-data-engineering",
         "retries": 1,
         "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": _notify_engineers,
+        "on_failure_callback": notify_engineers,
     },
     tags=["csc", "board-pack"],
     doc_md=__doc__,

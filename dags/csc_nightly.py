@@ -23,16 +23,10 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task, task_group
 
 from csc_pipeline.assets import PUBLISHED_BY_COUNCIL, PUBLISHED_NIGHT
+from csc_pipeline.dag_callbacks import notify_engineers
 
 SCHEDULE = "30 2 * * *"
 WAREHOUSE_POOL = "csc_warehouse"  # bounds concurrent DuckDB writers (one per council file)
-
-
-def _notify_engineers(context) -> None:
-    """on_failure_callback: SmtpNotifier to the engineers, or the outbox (alerts/engineers.py)."""
-    from csc_pipeline.alerts.engineers import EngineersNotifier
-
-    EngineersNotifier()(context)
 
 
 def _publish_deadline():
@@ -62,7 +56,7 @@ default_args = {
     # published, and every council's figures waited for the slowest (bench/README.md).
     "weight_rule": "upstream",
     # Final task failures email the data engineers (CSC_ENGINEERS_EMAIL), or go to the outbox.
-    "on_failure_callback": _notify_engineers,
+    "on_failure_callback": notify_engineers,
 }
 
 

@@ -813,7 +813,7 @@ def test_dag_wires_alerts_failure_callback_and_deadline_check(airflow_db):
     alerts = dag.get_task("council_night.alerts")
     assert alerts.upstream_task_ids == {"council_night.publish"}
     assert alerts.retries >= 1 and alerts.pool != "csc_warehouse"
-    assert [cb.__name__ for cb in alerts.on_failure_callback] == ["_notify_engineers"]
+    assert [cb.__name__ for cb in alerts.on_failure_callback] == ["notify_engineers"]
     check = dag.get_task("council_night.check_publish_deadline")
     assert check.upstream_task_ids == {"council_night.publish", "list_councils"}
     assert str(check.trigger_rule) in ("all_done", "TriggerRule.ALL_DONE")
