@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csc_pipeline.config import DBT_PROJECT_DIR
+from csc_pipeline.warehouse import MEMORY_LIMIT_ENV, memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ def run_dbt(
         # (every SQL statement: ~3 MB and 1.5-3 s of a night's build); set
         # DBT_LOG_LEVEL_FILE=debug in the environment to trace a failing night.
         "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
+        # dbt's DuckDB gets the pipeline's memory cap (one default: csc_pipeline.warehouse)
+        MEMORY_LIMIT_ENV: memory_limit(),
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p
         ),

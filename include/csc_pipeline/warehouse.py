@@ -24,7 +24,7 @@ Connection = duckdb.DuckDBPyConnection
 # folder beside the file beyond it). DuckDB's default is 80 % of the machine's RAM, so a
 # hub worker running two councils could be asked for most of the machine; capped, a
 # large council's validate task peaked at ~1.2 GB instead of ~1.6 GB (bench/README.md).
-# The dbt profile reads the same variable (dbt_project/profiles.yml; drift-tested).
+# csc_pipeline.dbt_runner passes the same value to dbt's profile (dbt_project/profiles.yml).
 MEMORY_LIMIT_ENV = "CSC_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "600MB"
 

@@ -91,6 +91,7 @@ def eval_watcher():
 
     from csc_pipeline.config import DBT_PROJECT_DIR
     from csc_pipeline.dbt_runner import dbt_executable
+    from csc_pipeline.warehouse import MEMORY_LIMIT_ENV, memory_limit
 
     land, validate, publish = _steps("watcher")
     checked = validate(land())
@@ -114,11 +115,16 @@ def eval_watcher():
             env_vars={
                 "CSC_DBT_WAREHOUSE": str(ROOT / "parse.duckdb"),
                 "CSC_AS_AT_DATE": "2026-01-01",
+                MEMORY_LIMIT_ENV: memory_limit(),
             },
         ),
         operator_args={
             "append_env": True,
-            "env": {"CSC_DBT_WAREHOUSE": work, "CSC_AS_AT_DATE": "{{ params.night }}"},
+            "env": {
+                "CSC_DBT_WAREHOUSE": work,
+                "CSC_AS_AT_DATE": "{{ params.night }}",
+                MEMORY_LIMIT_ENV: memory_limit(),
+            },
             "vars": {"la_code": LA},
             "install_deps": False,
         },
