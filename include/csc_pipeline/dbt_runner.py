@@ -1,11 +1,11 @@
 """Run dbt for one council's night.
 
-dbt runs as a subprocess of the task (`python -m csc_pipeline.dbt_invoke`): it keeps
-dbt's own logging and memory out of the Airflow worker, and a crash in dbt cannot take
-the task runner with it. The warehouse path and the as-at date are passed explicitly,
-never read from the wall clock. dbt writes no manifest.json (`--no-write-json`; the
-wrapper writes run_results.json, the one artefact the pipeline reads), except for the
-commands whose point is their artefacts (`docs generate`, `compile`, `ls`).
+dbt runs in the task's own process (csc_pipeline.dbt_invoke: dbtRunner, the parsed
+project reused between the night's staging and marts builds). The warehouse path and the
+as-at date are passed explicitly, never read from the wall clock. dbt writes no
+manifest.json at night (`--no-write-json`; run_results.json, the one artefact the
+pipeline reads, is written from the result), except for the commands whose point is
+their artefacts (`docs generate`, `compile`, `ls`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from csc_pipeline import dbt_invoke
 from csc_pipeline.config import DBT_PROJECT_DIR
 from csc_pipeline.warehouse import MEMORY_LIMIT_ENV, memory_limit
 
@@ -44,20 +44,12 @@ class DbtResult:
 
 # commands run for their JSON artefacts (catalog, manifest): dbt writes them as usual
 WRITES_ARTEFACTS = {"docs", "compile", "ls", "list", "parse"}
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # include/: csc_pipeline importable
 
 
 def dbt_executable() -> str:
     """The `dbt` script beside this interpreter (for tools that start dbt themselves)."""
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
-
-
-def dbt_command(command: str) -> list[str]:
-    """The process to start: this interpreter running the wrapper, plus the command."""
-    words = command.split()  # e.g. "build", "docs generate"
-    quiet_json = [] if words[0] in WRITES_ARTEFACTS else ["--no-write-json"]
-    return [sys.executable, "-m", "csc_pipeline.dbt_invoke", *words, *quiet_json]
 
 
 def run_dbt(
@@ -73,8 +65,16 @@ def run_dbt(
 ) -> DbtResult:
     """Run `dbt <command>` against one warehouse; raise DbtFailed on any error."""
     target_dir = target_path or (warehouse.parent / "dbt_target" / la_code)
+    words = command.split()  # e.g. "build", "docs generate"
+    quiet_json = [] if words[0] in WRITES_ARTEFACTS else ["--no-write-json"]
+    vars_json = json.dumps({"la_code": la_code})
     args = [
-        *dbt_command(command),
+        *words,
+        *quiet_json,
+        # dbt's log lines go to its file log (DBT_LOG_PATH); errors and warnings reach the
+        # task log through DbtFailed and the per-model table (csc_pipeline.model_runs)
+        "--quiet",
+        "--no-use-colors",
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
@@ -86,11 +86,10 @@ def run_dbt(
         # the as-at date goes in the environment, not --vars: a changed --vars forces
         # dbt to re-parse the whole project every night (dbt_project/macros/calendar.sql)
         "--vars",
-        json.dumps({"la_code": la_code}),
+        vars_json,
         *(extra_args or []),
     ]
     run_env = {
-        **os.environ,
         "CSC_DBT_WAREHOUSE": str(warehouse),
         "CSC_AS_AT_DATE": export_date,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -101,17 +100,20 @@ def run_dbt(
         "DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "info"),
         # dbt's DuckDB gets the pipeline's memory cap (one default: csc_pipeline.warehouse)
         MEMORY_LIMIT_ENV: memory_limit(),
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")) if p
-        ),
         **(env or {}),
     }
-    proc = subprocess.run(args, cwd=DBT_PROJECT_DIR, env=run_env, capture_output=True, text=True)
-    result = _parse_run_results(command, proc.returncode, target_dir)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
+    # dbt-duckdb writes the file's stem into every parsed node: part of what was parsed
+    database = warehouse.stem if target == "duckdb" else run_env.get("CSC_PG_DATABASE", "")
+    key = dbt_invoke.manifest_key(DBT_PROJECT_DIR, target, database, vars_json)
+    with dbt_invoke.environment(run_env):
+        outcome = dbt_invoke.invoke(args, key=key, target_dir=target_dir)
+    result = _parse_run_results(command, outcome.returncode, target_dir)
+    if outcome.returncode != 0:
+        if outcome.exception is not None:
+            outcome.messages.append(f"{type(outcome.exception).__name__}: {outcome.exception}")
+        tail = "\n".join("\n".join(outcome.messages).strip().splitlines()[-40:])
         raise DbtFailed(
-            f"dbt {command} failed for {la_code} {export_date} (exit {proc.returncode}); "
+            f"dbt {command} failed for {la_code} {export_date} (exit {outcome.returncode}); "
             f"failures: {result.failures[:10]}\n{tail}"
         )
     log.info(result.summary())

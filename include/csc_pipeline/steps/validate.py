@@ -61,9 +61,9 @@ def build_staging(work: Path, la_code: str, export_date: str) -> str:
 
 
 def _import_gx_meanwhile() -> threading.Thread:
-    """Import Great Expectations in a thread while dbt builds staging in its own process
-    (the gate needs GX next; importing it costs about 3 s of CPU the dbt subprocess
-    leaves idle on the worker's core)."""
+    """Import Great Expectations in a thread while dbt builds staging (the gate needs GX
+    next; importing it costs about 3 s, which overlaps the time dbt waits on DuckDB, the
+    SQL running with Python's lock released)."""
     from csc_pipeline.quality.gx_runner import import_gx
 
     thread = threading.Thread(target=import_gx, name="import-gx", daemon=True)
@@ -92,7 +92,7 @@ def run(ref: dict, cfg: Settings | None = None) -> dict:
     from csc_pipeline.dbt_runner import DbtFailed
 
     staging_error: DbtFailed | None = None
-    gx = _import_gx_meanwhile()  # ~3 s of imports, overlapped with dbt's subprocess
+    gx = _import_gx_meanwhile()  # ~3 s of imports, overlapped with dbt's SQL
     try:
         staging = build_staging(Path(ref["work"]), night.la_code, night.export_date)
     except DbtFailed as exc:  # the gate still runs: it names what is wrong with the night
