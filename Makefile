@@ -59,7 +59,7 @@ test: setup lint-sql compose-tools
 FAST_TESTS := tests/test_layout.py tests/test_report.py tests/test_calendar.py \
 	tests/test_retention.py tests/test_workspace.py tests/test_profile.py \
 	tests/test_kpi_definitions.py tests/test_contract_artifacts.py tests/test_ssd_columns.py \
-	tests/test_seed_state.py tests/test_dbt_invoke.py
+	tests/test_seed_state.py tests/test_dbt_invoke.py tests/test_preload.py
 test-fast: setup
 	$(PY) -m ruff check include tools dags tests bench
 	$(PY) -m pytest -q $(FAST_TESTS)

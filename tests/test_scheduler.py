@@ -124,6 +124,24 @@ def test_a_published_night_queues_and_runs_the_board_pack_dag(night_run):
     assert states == {"published_nights[-1]": "success", "board_pack[0]": "success"}, states
 
 
+def test_tasks_start_with_the_libraries_the_scheduler_preloaded(night_run):
+    """The LocalExecutor forks each task from the scheduler, which imported dbt, Great
+    Expectations and pandas at start (include/airflow_local_settings.py ->
+    csc_pipeline.preload): validate's first log line lists them, before it imports
+    anything itself."""
+    cluster, run_id = night_run["cluster"], night_run["run_id"]
+    log = cluster.api(
+        "GET",
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/council_night.validate/logs/1"
+        "?map_index=0&full_content=true",
+    )
+    events = [str(e.get("event", "")) for e in log["content"] if isinstance(e, dict)]
+    line = next((e for e in events if "libraries already imported at start" in e), None)
+    assert line is not None, events[:20]
+    for library in ("pandas", "dbt.cli.main", "great_expectations"):
+        assert library in line, line
+
+
 def test_warehouse_published_with_marts(night_run):
     assert_first_night_published(night_run["warehouse"], night_run["exports"], night_run["var"])
     assert (night_run["var"] / "hub" / "kpi_monthly.parquet").is_file()

@@ -10,6 +10,7 @@ raised (the DAG fails the task, never retried).
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from csc_pipeline import quarantine, workspace
 from csc_pipeline.config import Settings, settings
 from csc_pipeline.steps.discover import night_of
 from csc_pipeline.steps.errors import NightQuarantined
+
+log = logging.getLogger(__name__)
 
 # Seeds (staging's code maps) and staging, models only: staging's data tests are its key
 # tests (unique / not_null on the deduplicated keys), which the gate makes on every
@@ -85,6 +88,11 @@ def _quarantined_night_page(work: Path, night, cfg: Settings) -> Path | str:
 
 
 def run(ref: dict, cfg: Settings | None = None) -> dict:
+    from csc_pipeline import preload
+
+    # before this step imports anything heavy: what the forking process preloaded
+    ready = preload.already_imported()
+    log.info("libraries already imported at start: %s", ", ".join(ready) or "none")
     from csc_pipeline.quality.gate import format_critical_message, run_gate
 
     cfg = cfg or settings()
