@@ -232,7 +232,13 @@ def sqlite_tis(home: Path) -> tuple[list[dict], object, object, str, str]:
 
 
 def cluster_env(exports: Path, var: Path, base: dict) -> dict:
-    keep = ("PYTHONPATH", "CSC_PSEUDONYM_KEY", "DBT_SEND_ANONYMOUS_USAGE_STATS", "DO_NOT_TRACK")
+    keep = (
+        "PYTHONPATH",
+        "CSC_PSEUDONYM_KEY",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS",
+        "DO_NOT_TRACK",
+        "CSC_PRELOAD_TASK_LIBRARIES",  # on unless set: the preload A/B (bench/README.md)
+    )
     env = {k: base[k] for k in keep if k in base}
     env.update(
         {
@@ -486,6 +492,9 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
+    from csc_pipeline.config import parse_flag
+    from csc_pipeline.preload import ENV
+
     out = []
     cpus = os.cpu_count() or 1
     for executor, nights in results.items():
@@ -528,6 +537,9 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
                 "sizing": size,
                 "rebuild": rebuilt if executor == "serial" else None,
                 "started_from": "night 1 under LocalExecutor (same state for every executor)",
+                # csc_pipeline.preload: task libraries imported by the task-forking processes
+                "preload_task_libraries": executor != "serial"
+                and parse_flag(ENV, env.get(ENV), default=True),
                 "nights": nights,
             }
         )
