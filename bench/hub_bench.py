@@ -492,6 +492,8 @@ def run_hub(name: str, params: dict, executors: list[str], env: dict, slots: int
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
+    if str(ROOT / "include") not in sys.path:  # the bench runs without the Makefile's PYTHONPATH
+        sys.path.insert(0, str(ROOT / "include"))
     from csc_pipeline.config import parse_flag
     from csc_pipeline.preload import ENV
 

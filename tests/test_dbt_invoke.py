@@ -16,34 +16,10 @@ from csc_pipeline.config import DBT_PROJECT_DIR
 
 
 def test_parse_takes_the_project_and_vars_but_not_the_selection():
-    argv = [
-        "build",
-        "--no-write-json",
-        "--quiet",
-        "--project-dir",
-        "/p",
-        "--vars",
-        '{"la_code": "999"}',
-        "--select",
-        "path:models/staging",
-        "stg_a",
-        "--exclude",
-        "test_type:unit",
-        "tag:code_only",
-        "--empty",
-        "--target",
-        "duckdb",
-    ]
-    assert dbt_invoke._parse_args(argv) == [
-        "--no-write-json",
-        "--quiet",
-        "--project-dir",
-        "/p",
-        "--vars",
-        '{"la_code": "999"}',
-        "--target",
-        "duckdb",
-    ]
+    kept = ["--no-write-json", "--quiet", "--project-dir", "/p", "--vars", '{"la_code": "999"}']
+    selection = ["--select", "path:models/staging", "stg_a", "--exclude", "test_type:unit"]
+    argv = ["build", *kept, *selection, "tag:code_only", "--empty", "--target", "duckdb"]
+    assert dbt_invoke._parse_args(argv) == [*kept, "--target", "duckdb"]
 
 
 def test_environment_is_restored_exactly(monkeypatch):
