@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -672,5 +673,13 @@ def _round(obj):
     return obj
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    """A terminated bench (kill, timeout) unwinds like Ctrl-C: the `finally` blocks stop
+    the Airflow deployments it started (a killed bench once left a scheduler running
+    tasks beside the next run: bench/README.md, "Round 5")."""
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(main())

@@ -137,3 +137,22 @@ class AirflowRestClient:
             return json.dumps(self.api("GET", path))[-6000:]
         except urllib.error.HTTPError as exc:
             return f"(no log: {exc})"
+
+    def log_events(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int = 1
+    ) -> list[str]:
+        """Every event (message) of a task's log, in order, from the structured log."""
+        log = self.api(
+            "GET",
+            f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+            f"?map_index={map_index}&full_content=true",
+        )
+        return [str(e.get("event", "")) for e in log["content"] if isinstance(e, dict)]
+
+    def preloaded_at_start(self, dag_id: str, run_id: str, map_index: int = 0) -> str:
+        """The validate task's log line listing what its process had already imported
+        when it started (csc_pipeline.preload: the forking process's preload)."""
+        events = self.log_events(dag_id, run_id, "council_night.validate", map_index)
+        line = next((e for e in events if "libraries already imported at start" in e), None)
+        assert line is not None, events[:20]
+        return line

@@ -337,6 +337,10 @@ def test_councils_run_concurrently_across_workers_and_all_publish(hub):
     ), "no two councils' warehouse writers ran at the same time"
     assert max_concurrent(writers) == POOL_SLOTS  # the pool was the limit, and it held
     assert_writer_rules(tis)
+    # a Celery worker imported the task libraries at start (csc_pipeline.preload): the
+    # forked task found them already imported
+    line = hub["cluster"].preloaded_at_start(DAG_ID, run["run_id"])
+    assert "dbt.cli.main" in line and "great_expectations" in line, line
     # every task tried once: nothing was lost or retried on a healthy cluster
     retried = [(t["task_id"], t["la_code"], t["try_number"]) for t in ran if t["try_number"] != 1]
     assert not retried, retried

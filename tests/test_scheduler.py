@@ -129,15 +129,7 @@ def test_tasks_start_with_the_libraries_the_scheduler_preloaded(night_run):
     Expectations and pandas at start (include/airflow_local_settings.py ->
     csc_pipeline.preload): validate's first log line lists them, before it imports
     anything itself."""
-    cluster, run_id = night_run["cluster"], night_run["run_id"]
-    log = cluster.api(
-        "GET",
-        f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/council_night.validate/logs/1"
-        "?map_index=0&full_content=true",
-    )
-    events = [str(e.get("event", "")) for e in log["content"] if isinstance(e, dict)]
-    line = next((e for e in events if "libraries already imported at start" in e), None)
-    assert line is not None, events[:20]
+    line = night_run["cluster"].preloaded_at_start(DAG_ID, night_run["run_id"])
     for library in ("pandas", "dbt.cli.main", "great_expectations"):
         assert library in line, line
 
