@@ -87,9 +87,12 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
                 )
                 summary["councils"].setdefault(la_code, export_date)
             tmp = out_dir / f".{table}.parquet.tmp"
+            # Streamed, council after council in la_code order (the sources are sorted and
+            # DuckDB keeps insertion order): no ORDER BY, whose sort of every council's rows
+            # (1.9 M for 33 typical councils) ran out of the per-process memory cap
+            # (bench/README.md, "Round 5"). Readers filter or sort by la_code themselves.
             con.execute(
-                f"copy ({' union all by name '.join(selects)} order by la_code) "
-                f"to {_sql_str(tmp)} (format parquet)"
+                f"copy ({' union all by name '.join(selects)}) to {_sql_str(tmp)} (format parquet)"
             )
             wh.atomic_replace(tmp, target)
             rows = con.execute(f"select count(*) from read_parquet({_sql_str(target)})").fetchone()[
