@@ -54,6 +54,10 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict = {"tables": {}, "councils": {}}
     with wh.connect() as con:  # in memory: the hub holds no state of its own
+        # One thread: the copy below streams the councils' rows, and with more threads
+        # DuckDB holds finished batches back to keep their order whenever one thread lags
+        # (a loaded worker), which outgrew a small memory cap in the tests. 3-5 s either way.
+        con.execute("set threads = 1")
         for table in tables:
             sources = latest_published(cfg.parquet_dir, table)
             target = out_dir / f"{table}.parquet"
@@ -87,10 +91,10 @@ def build_hub(cfg: Settings | None = None, tables: tuple[str, ...] = HUB_TABLES)
                 )
                 summary["councils"].setdefault(la_code, export_date)
             tmp = out_dir / f".{table}.parquet.tmp"
-            # Streamed, council after council in la_code order (the sources are sorted and
-            # DuckDB keeps insertion order): no ORDER BY, whose sort of every council's rows
-            # (1.9 M for 33 typical councils) ran out of the per-process memory cap
-            # (bench/README.md, "Round 5"). Readers filter or sort by la_code themselves.
+            # Streamed, not sorted: an ORDER BY la_code sorted every council's rows (1.9 M for
+            # 33 typical councils) and ran out of the per-process memory cap
+            # (bench/README.md, "Round 5"). The file's row order is not part of its contract:
+            # readers filter or sort by la_code themselves.
             con.execute(
                 f"copy ({' union all by name '.join(selects)}) to {_sql_str(tmp)} (format parquet)"
             )
