@@ -9,9 +9,11 @@ Why a manifest cache: dbt parses the project (partial parsing from the target's
 partial_parse.msgpack) on every invocation. One process that builds a night's staging
 and then its marts (dag.test(), `make run`, the tests, a worker that runs both) parses
 once and hands the parsed project to the second invocation (`dbtRunner(manifest=...)`,
-dbt's programmatic API for exactly this).
+dbt's programmatic API for exactly this). Only the latest parsed project is kept: a
+night needs one, and a process that runs many councils one after another (a serial
+hub under dag.test()) must not hold one parsed project per council.
 
-What the parsed project depends on, and so the cache key (ManifestKey): the project's
+What the parsed project depends on, and so the cache key (manifest_key): the project's
 files (path, size, mtime of every file dbt reads), the profile target and the database
 name (dbt-duckdb names a file's catalog after its stem: it is written into every
 node), and the --vars (la_code). Not the night's date: it is read only at execution
@@ -134,6 +136,7 @@ def invoke(argv: list[str], *, key: str | None, target_dir: Path | None) -> Invo
             release_duckdb()
             if parsed.exception is not None or not parsed.success:
                 return Invocation(False, parsed.exception, None, messages)
+            _manifests.clear()  # one parsed project per process (module docstring)
             manifest = _manifests[key] = parsed.result
     try:
         res = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(argv)
