@@ -60,6 +60,12 @@ default_args = {
 }
 
 
+def _server_warehouse_on() -> bool:
+    from csc_pipeline.config import server_warehouse_enabled
+
+    return server_warehouse_enabled()
+
+
 def _param(name: str):
     return get_current_context()["params"].get(name)
 
@@ -184,7 +190,9 @@ def csc_nightly():
             return step.run(ref)
 
         # Optional: the same marts on PostgreSQL (CSC_SERVER_WAREHOUSE=postgres; see
-        # csc_pipeline.server_warehouse). Reads the published file read-only.
+        # csc_pipeline.server_warehouse). Reads the published file read-only. Only in the
+        # DAG when the setting is on where the DAG file is parsed: a task per council that
+        # only skips would cost a hub a task process per council and night for nothing.
         @task(retries=1)
         def server_warehouse(ref: dict) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
@@ -212,7 +220,8 @@ def csc_nightly():
         alerts(published)
         dq_page(published)
         published >> check_publish_deadline(la_code)
-        server_warehouse(published)
+        if _server_warehouse_on():
+            server_warehouse(published)
 
     # Off by default (CSC_EES_REFRESH=true, needs the internet): England benchmark values
     # from the EES API into dbt_project/seeds/benchmarks/; the next build loads them. A

@@ -127,3 +127,25 @@ def test_dag_files_do_no_heavy_work_at_import():
         loaded = out.stdout.split()
         offenders = [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
         assert not offenders, f"{path.name} imports {offenders[:5]} at parse time"
+
+
+@pytest.mark.parametrize("setting, expected", [("", False), ("postgres", True)])
+def test_server_warehouse_task_only_when_configured(setting, expected):
+    """A task per council that could only skip costs a hub a task process per council and
+    night: the server-warehouse copy is in the DAG only when CSC_SERVER_WAREHOUSE is on
+    where the DAG file is parsed."""
+    code = (
+        "import runpy\n"
+        f"ns = runpy.run_path({str(REPO / 'dags' / 'csc_nightly.py')!r})\n"
+        "dag = ns['csc_nightly']()\n"
+        "print('council_night.server_warehouse' in dag.task_dict)"
+    )
+    env = {
+        **os.environ,
+        "CSC_SERVER_WAREHOUSE": setting,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO / "tools")]),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split()[-1] == str(expected)

@@ -57,3 +57,19 @@ def test_every_library_imports_and_airflow_is_not_among_them():
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert int(out.stdout) == len(preload.LIBRARIES)
+
+
+def test_make_run_preloads_before_its_dag_runs_unless_turned_off(monkeypatch, capsys):
+    """dag.test() runs the tasks in `make run`'s own process: it preloads as the
+    scheduler does, so its DAG runs are timed as a scheduler's would be."""
+    from csc_pipeline import run
+
+    calls = []
+    monkeypatch.setattr(preload, "preload", lambda: calls.append(1) or {})
+    monkeypatch.setenv(preload.ENV, "false")
+    run.preload_task_libraries()
+    assert calls == []
+    monkeypatch.setenv(preload.ENV, "true")
+    run.preload_task_libraries()
+    assert calls == [1]
+    assert "Task libraries preloaded" in capsys.readouterr().out

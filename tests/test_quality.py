@@ -528,6 +528,21 @@ def test_findings_name_file_check_column_and_source_rows(messy):
     assert missing.severity == "warning"
 
 
+def test_data_docs_show_the_failed_expectations_details(messy):
+    """GX runs in two passes (gx_runner: pass/fail first, then COMPLETE for the failures);
+    the night's Data Docs are still one page per table, and a failed expectation's entry
+    carries its counts from the second pass."""
+    docs = messy["tmp"] / "dq_docs" / LA / EXPORT / "validations"
+    pages = list(docs.rglob("*.html"))
+    assert len(pages) == len(TABLES)
+    assert not [p for p in pages if "__failed" in str(p)]
+    (page,) = [p for p in pages if "ssd_cin_assessments" in str(p)]
+    html = page.read_text()
+    # the blank cina_person_id (mandatory_missing) and the two unparseable start dates:
+    # counts that only a COMPLETE result has
+    assert "1 unexpected" in html and "2 unexpected" in html
+
+
 def test_descriptions_are_plain_english(messy):
     text = {(i["rule_id"], i["record_id"]): i["description"] for i in messy["issues"]}
     start, now = dt.date(2025, 12, 1), dt.date.fromisoformat(EXPORT)

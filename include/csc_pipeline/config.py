@@ -60,6 +60,16 @@ def env_flag(name: str, default: bool = False) -> bool:
     return parse_flag(name, os.environ.get(name), default)
 
 
+def server_warehouse_enabled() -> bool:
+    """Is the server warehouse (csc_pipeline.server_warehouse) switched on? A choice of
+    server (more may come), not a boolean: env_flag does not apply. Read when the nightly
+    DAG file is parsed (the task exists only when it is on) and again by the task."""
+    return (os.environ.get("CSC_SERVER_WAREHOUSE") or "").strip().lower() in {
+        "postgres",
+        "postgresql",
+    }
+
+
 class Settings(BaseSettings):
     """The pipeline's settings. Derived folders are properties, not settings."""
 

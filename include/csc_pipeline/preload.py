@@ -9,9 +9,11 @@ it has not costs the task its whole import: dbt about 2 s, Great Expectations ab
 for its own modules in a Celery worker (`on_celery_import_modules` in the Celery
 provider); this extends it to the libraries csc-pipeline's tasks use.
 
-Only the processes that fork tasks preload (the scheduler, for the LocalExecutor's
-workers, and `airflow celery worker`); the api-server, dag-processor and triggerer do
-not. `CSC_PRELOAD_TASK_LIBRARIES=false` turns it off (e.g. to measure it, or to save the
+Only the processes that run tasks preload: the scheduler (the LocalExecutor's workers
+are its forks), `airflow celery worker`, and `make run`'s driver (csc_pipeline.run, where
+dag.test() runs the tasks in its own process: it preloads before its first DAG run, so
+that its DAG runs pay what a run under the scheduler pays); the api-server,
+dag-processor and triggerer do not. `CSC_PRELOAD_TASK_LIBRARIES=false` turns it off (e.g. to measure it, or to save the
 scheduler's memory where tasks run elsewhere). Imported from airflow_local_settings,
 which every Airflow process imports at start (include/airflow_local_settings.py).
 """
@@ -53,10 +55,16 @@ def forks_tasks(argv: list[str]) -> bool:
     return words[:1] == ["scheduler"] or words[:2] == ["celery", "worker"]
 
 
-def enabled(argv: list[str] | None = None) -> bool:
+def wanted() -> bool:
+    """The setting (CSC_PRELOAD_TASK_LIBRARIES, default on)."""
     from csc_pipeline.config import env_flag
 
-    return env_flag(ENV, default=True) and forks_tasks(sys.argv if argv is None else argv)
+    return env_flag(ENV, default=True)
+
+
+def enabled(argv: list[str] | None = None) -> bool:
+    """Should this Airflow process preload (airflow_local_settings asks at start)?"""
+    return wanted() and forks_tasks(sys.argv if argv is None else argv)
 
 
 def preload() -> dict[str, float]:

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from csc_pipeline import warehouse as wh
-from csc_pipeline.config import DBT_PROJECT_DIR
+from csc_pipeline.config import DBT_PROJECT_DIR, server_warehouse_enabled
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,8 @@ _SIMPLE_TYPES = {
 
 
 def enabled() -> bool:
-    """Is the server warehouse switched on for this deployment?"""
-    return (os.environ.get("CSC_SERVER_WAREHOUSE") or "").strip().lower() in {
-        "postgres",
-        "postgresql",
-    }  # a choice of server (more may come), not a boolean: config.env_flag does not apply
+    """Is the server warehouse switched on for this deployment? (config.py holds the rule.)"""
+    return server_warehouse_enabled()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ Choices made for speed and privacy (GX 1.24.1):
   (``pandas_data_fingerprint`` batch marker, about 0.2 s per 500k rows x 3 columns);
   the gate turns that off through the engine's ``HASH_THRESHOLD``. The marker is
   metadata only; validation results are unaffected.
+- Two passes per table: every expectation first with ``BOOLEAN_ONLY`` (pass or fail:
+  GX computes no unexpected lists, counts or observed values), then only the failed ones
+  again with ``COMPLETE`` (counts, source rows, observed values), their results merged
+  into the first pass's before the result is stored for Data Docs. On a night where most
+  expectations pass this halves what GX computes (large council: GX validation 5.2 ->
+  3.5 s); the stored result, the findings and the Data Docs of a failed expectation are
+  those of a COMPLETE run, and a passing one's show that it passed.
 - Progress bars and analytics are off.
 """
 
@@ -40,6 +47,8 @@ RESULT_FORMAT = {
     "return_unexpected_index_query": False,
     "partial_unexpected_count": 20,
 }
+# the first pass (module docstring): pass or fail only
+FIRST_PASS_FORMAT = {"result_format": "BOOLEAN_ONLY"}
 SITE_NAME = "csc_night"
 
 
@@ -92,6 +101,15 @@ def applicable(suite: dict, columns: set[str]) -> tuple[dict, list[dict]]:
 
 def _severity(value) -> str:
     return str(getattr(value, "value", value) or "warning").lower()
+
+
+def _passed(res) -> bool:
+    """An expectation that passed and raised nothing (the first pass's question)."""
+    info = res.exception_info or {}
+    raised = bool(info.get("raised_exception")) or any(
+        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+    )
+    return bool(res.success) and not raised
 
 
 def _outcome(table: str, res) -> Outcome:
@@ -179,12 +197,44 @@ class GXRunner:
         result = definition.run(
             batch_parameters={"dataframe": df},
             expectation_parameters=parameters,
-            result_format=RESULT_FORMAT,
+            result_format=FIRST_PASS_FORMAT,
             run_id=self.run_id,
         )
+        failed = [i for i, r in enumerate(result.results) if not _passed(r)]
+        if failed:
+            self._detail_failures(result, failed, batch, gx_suite.name, df, parameters)
         outcomes = [_outcome(table, r) for r in result.results]
         self._release_batches()
         return outcomes
+
+    def _detail_failures(self, result, failed, batch, suite_name, df, parameters) -> None:
+        """The second pass: the failed expectations again with COMPLETE results, merged
+        into `result` in place, which then replaces the first pass's stored result (the
+        one Data Docs render)."""
+        from great_expectations.validator.v1_validator import Validator
+
+        expectations = []
+        for i in failed:  # copies: an expectation belongs to one suite
+            expectation = result.results[i].expectation_config.to_domain_obj()
+            expectation.id = None
+            expectations.append(expectation)
+        subsuite = self._gx.ExpectationSuite(
+            name=f"{suite_name}__failed", expectations=expectations
+        )
+        detailed = Validator(
+            batch_definition=batch,
+            batch_parameters={"dataframe": df},
+            result_format=RESULT_FORMAT,
+        ).validate_expectation_suite(subsuite, parameters)
+        for i, res in zip(failed, detailed.results, strict=True):
+            if res.expectation_config.type != result.results[i].expectation_config.type:
+                raise RuntimeError(f"GX returned {suite_name}'s results out of order")
+            res.expectation_config = result.results[i].expectation_config
+            result.results[i] = res
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            if key.expectation_suite_identifier.name == suite_name and key.run_id == self.run_id:
+                store.set(key, result)
 
     def _release_batches(self) -> None:
         """Drop the DataFrames GX's execution engine caches for the context's lifetime.

@@ -52,19 +52,28 @@ def _d(col: str) -> str:
     return q(col + DATE_SUFFIX)
 
 
-def _matches(col, key: str) -> str:
+def _unmatched(col, target: str, key: str) -> str:
     """A reference resolves as staging resolves it (docs/architecture.md): workers by id,
     staff id or name; teams by id or name (ssd-as-deployed.md: SystemC writes names and
-    staff ids into worker-id columns, department names into prof_professional_department)."""
+    staff ids into worker-id columns, department names into prof_professional_department).
+
+    One NOT EXISTS per way of matching, each an equality: DuckDB runs every one as a hash
+    anti-join. The single NOT EXISTS over an OR of the three it replaces was a nested-loop
+    join (about 0.5 s per worker column on a large council, 1.9 s of the gate's 2.7 s of
+    SQL checks); a NULL never equals, so the rows found are the same.
+    """
     v = f"t.{q(col.name)}"
+    ways = [f"x.{q(key)} = {v}"]
     if col.resolve == "worker":
-        return (
-            f"(x.{q(key)} = {v} or x.prof_staff_id = {v} "
-            f"or upper(x.prof_professional_name) = upper({v}))"
-        )
-    if col.resolve == "team":
-        return f"(x.{q(key)} = {v} or upper(x.dept_team_name) = upper({v}))"
-    return f"x.{q(key)} = {v}"
+        ways += [
+            f"x.prof_staff_id = {v}",
+            f"upper(x.prof_professional_name) = upper({v})",
+        ]
+    elif col.resolve == "team":
+        ways += [f"upper(x.dept_team_name) = upper({v})"]
+    return "\n                  and ".join(
+        f"not exists (select 1 from {chk(target)} x where {way})" for way in ways
+    )
 
 
 def orphan_checks() -> list[SqlCheck]:
@@ -82,7 +91,7 @@ def orphan_checks() -> list[SqlCheck]:
                        || {lit(", which is not in " + TABLES_BY_NAME[target].file_name)} as description
                 from {chk(table.name)} t
                 where t.{q(col.name)} is not null
-                  and not exists (select 1 from {chk(target)} x where {_matches(col, key)})
+                  and {_unmatched(col, target, key)}
             """
             out.append(SqlCheck("orphan", table.name, col.name, (table.name, target), sql))
     return out
