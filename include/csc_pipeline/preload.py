@@ -20,6 +20,7 @@ which every Airflow process imports at start (include/airflow_local_settings.py)
 
 from __future__ import annotations
 
+import atexit
 import gc
 import importlib
 import logging
@@ -89,8 +90,11 @@ def preload() -> dict[str, float]:
     # move the rest out of the collector's view (gc.freeze, as Python's gc docs advise
     # before forking), so that a forked task's collections do not walk the libraries'
     # objects or write to (and so copy) the pages it shares with its parent.
+    # At exit they go back, so that extension types see their objects freed (nanobind's
+    # leak report otherwise lists DuckDB's types when the process ends).
     gc.collect()
     gc.freeze()
+    atexit.register(gc.unfreeze)
     return seconds
 
 
