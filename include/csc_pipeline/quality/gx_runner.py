@@ -103,6 +103,15 @@ def _severity(value) -> str:
     return str(getattr(value, "value", value) or "warning").lower()
 
 
+def _config_key(config) -> tuple[str, str, str]:
+    """An expectation's identity within a suite: its type, arguments and meta (rule id)."""
+    return (
+        config.type,
+        repr(sorted(config.kwargs.items())),
+        repr(sorted((config.meta or {}).items())),
+    )
+
+
 def _passed(res) -> bool:
     """An expectation that passed and raised nothing (the first pass's question)."""
     info = res.exception_info or {}
@@ -226,10 +235,17 @@ class GXRunner:
             batch_parameters={"dataframe": df},
             result_format=RESULT_FORMAT,
         ).validate_expectation_suite(subsuite, parameters)
-        for i, res in zip(failed, detailed.results, strict=True):
-            if res.expectation_config.type != result.results[i].expectation_config.type:
-                raise RuntimeError(f"GX returned {suite_name}'s results out of order")
-            res.expectation_config = result.results[i].expectation_config
+        # matched on what each expectation is, not on position: GX lists the results of
+        # expectations that raised before the others
+        details = {_config_key(r.expectation_config): r for r in detailed.results}
+        for i in failed:
+            first = result.results[i]
+            res = details.get(_config_key(first.expectation_config))
+            if res is None:  # never let a failure stand without its counts (it would pass)
+                raise RuntimeError(
+                    f"GX gave no detailed result for a failed {first.expectation_config.type}"
+                )
+            res.expectation_config = first.expectation_config
             result.results[i] = res
         store = self.context.validation_results_store
         for key in store.list_keys():
