@@ -199,7 +199,7 @@ def csc_nightly():
 
             from csc_pipeline import server_warehouse
 
-            if not server_warehouse.enabled():
+            if not _server_warehouse_on():
                 raise AirflowSkipException("no server warehouse configured (CSC_SERVER_WAREHOUSE)")
             return server_warehouse.load_published(ref)
 

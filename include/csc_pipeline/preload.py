@@ -13,8 +13,8 @@ Only the processes that run tasks preload: the scheduler (the LocalExecutor's wo
 are its forks), `airflow celery worker`, and `make run`'s driver (csc_pipeline.run, where
 dag.test() runs the tasks in its own process: it preloads before its first DAG run, so
 that its DAG runs pay what a run under the scheduler pays); the api-server,
-dag-processor and triggerer do not. `CSC_PRELOAD_TASK_LIBRARIES=false` turns it off (e.g. to measure it, or to save the
-scheduler's memory where tasks run elsewhere). Imported from airflow_local_settings,
+dag-processor and triggerer do not. `CSC_PRELOAD_TASK_LIBRARIES=false` turns it off
+(e.g. to measure it, or to save the scheduler's memory where tasks run elsewhere). Imported from airflow_local_settings,
 which every Airflow process imports at start (include/airflow_local_settings.py).
 """
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 
 from csc_pipeline import warehouse as wh
-from csc_pipeline.config import DBT_PROJECT_DIR, server_warehouse_enabled
+from csc_pipeline.config import DBT_PROJECT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ _SIMPLE_TYPES = {
     "UUID": "uuid",
     "BLOB": "bytea",
 }
-
-
-def enabled() -> bool:
-    """Is the server warehouse switched on for this deployment? (config.py holds the rule.)"""
-    return server_warehouse_enabled()
 
 
 @dataclass(frozen=True)

@@ -112,28 +112,27 @@ def _config_key(config) -> tuple[str, str, str]:
     )
 
 
+def _error(res) -> str | None:
+    """The exception an expectation raised, if any (GX may key it by metric)."""
+    info = res.exception_info or {}
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "exception")
+    for value in info.values() if isinstance(info, dict) else ():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message") or "exception")
+    return None
+
+
 def _passed(res) -> bool:
     """An expectation that passed and raised nothing (the first pass's question)."""
-    info = res.exception_info or {}
-    raised = bool(info.get("raised_exception")) or any(
-        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
-    )
-    return bool(res.success) and not raised
+    return bool(res.success) and _error(res) is None
 
 
 def _outcome(table: str, res) -> Outcome:
     cfg = res.expectation_config
     meta = cfg.meta or {}
     result = res.result or {}
-    error = None
-    info = res.exception_info or {}
-    if info.get("raised_exception"):
-        error = str(info.get("exception_message") or "exception")
-    else:  # GX may key exception info by metric
-        for value in info.values() if isinstance(info, dict) else ():
-            if isinstance(value, dict) and value.get("raised_exception"):
-                error = str(value.get("exception_message") or "exception")
-                break
+    error = _error(res)
     rows = result.get("unexpected_index_list")
     source_rows = np.asarray(rows if rows else [], dtype="int64")
     return Outcome(
